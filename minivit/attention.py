@@ -49,10 +49,12 @@ class MultiHeadSelfAttention(nn.Module):
 
     def qkv_heads(self, x):
         "Project `x` (B, N, dim) to queries, keys and values, each (B, heads, N, head_dim)."
-        N, C = x.shape[1:]
-        # -1 for the batch keeps exported graphs free of shape arithmetic
-        qkv = self.qkv(x).reshape(-1, N, 3, self.num_heads, self.head_dim)
-        return qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        N = x.shape[1]
+        # One projection gives [q | k | v], each `num_heads` slices of `head_dim` wide. Viewing it as 3*heads
+        # slices and splitting in three keeps the exported graph small (one Split), and -1 for the batch keeps it
+        # free of shape arithmetic.
+        qkv = self.qkv(x).reshape(-1, N, 3 * self.num_heads, self.head_dim)   # (B, N, 3*heads, head_dim)
+        return qkv.transpose(1, 2).chunk(3, dim=1)                           # 3 x (B, heads, N, head_dim)
 
     def attention_probs(self, q, k):
         "Explicit attention weights softmax(QKᵀ/√d): (B, heads, N, N), each row sums to 1."

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['validate_param_grid', 'load_param_grid', 'split_params', 'config_key', 'append_result', 'read_results',
            'torch_latency_ms', 'run_config', 'make_datasets', 'run_grid', 'select_models', 'pareto_front', 'plot_grid',
-           'plot_history', 'grid_cli']
+           'plot_history', 'train_final', 'grid_cli']
 
 # %% ../nbs/06_grid_search.ipynb #c003
 import json
@@ -223,6 +223,24 @@ def plot_history(histories: dict):
     return fig
 
 # %% ../nbs/06_grid_search.ipynb #c028
+def train_final(row: dict, name: str, epochs: int = 80, out='models', source: str = 'bundled',
+                tracking: str | None = None, progress: bool = True) -> dict:
+    "Retrain a chosen grid row for `epochs` (resumable), evaluate on valid and test, save `out/name.pt`; returns metrics."
+    from minivit.data import get_datasets
+    model_cfg, overrides = split_params(row['params'])
+    tc = TrainConfig(**{**row.get('train_config', {}), **overrides, 'epochs': epochs, 'patience': max(10, epochs // 4)})
+    ds = get_datasets(source)
+    res = fit(model_cfg, ds, tc, run_dir=Path(out) / f'{name}_run', tracking=tracking, wandb_group='final',
+              progress=progress)
+    loader = lambda split: torch.utils.data.DataLoader(ds[split], batch_size=512)
+    metrics = {'valid': evaluate(res.model, loader('valid')), 'test': evaluate(res.model, loader('test')),
+               'best_epoch': res.best_epoch, 'epochs_run': len(res.history),
+               'train_seconds': res.train_seconds, 'data': source}
+    save_model(res.model, Path(out) / f'{name}.pt', name=name, grid_key=row['key'], metrics=metrics,
+               history=res.history, train_config=vars(tc))
+    return metrics
+
+# %% ../nbs/06_grid_search.ipynb #c039
 @call_parse
 def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
              results: str = 'nbs/grid_results.jsonl',     # results file (appended, resumable)
@@ -234,6 +252,9 @@ def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
              source: str = 'bundled',                      # 'bundled', 'torchvision' or 'auto'
              quick: bool = False,                          # smoke run: 1 epoch on 1,000 training digits
              no_tracking: bool = False,                    # disable W&B (otherwise offline unless WANDB_MODE says)
+             margin: float = 0.005,                        # "Fast": fastest within this validation accuracy of the best
+             final_epochs: int = 0,                        # then retrain the chosen two this long (0: don't)
+             models: str = 'nbs/models',                   # where the chosen models' checkpoints go
             ):
     "Run (or resume) the grid search and print one line per configuration."
     train = TrainConfig(epochs=1 if quick else epochs, batch_size=batch_size, lr=lr, patience=max(3, epochs // 3))
@@ -242,8 +263,12 @@ def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
     rows = run_grid(grid, results, train, data, run_dir=out, n_jobs=n_jobs,
                     tracking='disabled' if no_tracking else None)
     ok = [r for r in rows if r['status'] == 'ok']
-    if ok:
-        sel = select_models(ok)
-        for name, r in sel.items(): print(f"{name}: {r['key']} val acc {r['val_acc']:.4f} latency {r['latency_ms']:.2f} ms")
     failed = [r for r in rows if r['status'] == 'failed']
     if failed: print(f"{len(failed)} configurations failed; rerun to retry them")
+    if not ok: return
+    sel = select_models(ok, margin)
+    for name, r in sel.items(): print(f"{name}: {r['key']} val acc {r['val_acc']:.4f} latency {r['latency_ms']:.2f} ms")
+    if final_epochs and not failed:
+        for name, r in sel.items():
+            m = train_final(r, name, final_epochs, models, source, 'disabled' if no_tracking else None)
+            print(f"{name} final: valid acc {m['valid']['acc']:.4f}, test acc {m['test']['acc']:.4f}")

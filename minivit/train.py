@@ -34,10 +34,16 @@ def default_device() -> torch.device:
     "CUDA when present, else the CPU."
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
-def _rng_state(): return {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state()}
+def _rng_state() -> dict:
+    "Every random state that training touches, as tensors and plain values (loadable with `weights_only=True`)."
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {'python': random.getstate(), 'numpy': (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+            'torch': torch.get_rng_state()}
 
 def _set_rng_state(s):
-    random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
+    name, keys, pos, has_gauss, gauss = s['numpy']
+    random.setstate(s['python']); np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(s['torch'])
 
 # %% ../nbs/05_train.ipynb #c008
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -88,11 +89,14 @@ class VisionTransformer(nn.Module):
         elif isinstance(m, nn.LayerNorm):
             nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
 
+    def cls_and_positions(self):
+        "Positional embeddings with the CLS token folded into position 0: (1, 1 + num_patches, D)."
+        return torch.cat([self.cls_token + self.pos_embed[:, :1], self.pos_embed[:, 1:]], dim=1)
+
     def forward(self, x, return_attention: bool = False):
         "`x` (B, in_chans, H, W) -> logits (B, classes); with `return_attention`, also one CLS map per block."
         x = self.patch_embed(x)                                  # (B, 49, D)
-        cls = self.cls_token.expand(x.shape[0], -1, -1)          # (B, 1, D)
-        x = self.pos_drop(torch.cat([cls, x], dim=1) + self.pos_embed)   # (B, 50, D)
+        x = self.pos_drop(F.pad(x, (0, 0, 1, 0)) + self.cls_and_positions())   # (B, 50, D)
         maps = []
         for block in self.blocks:
             if return_attention:
@@ -103,7 +107,7 @@ class VisionTransformer(nn.Module):
         logits = self.head(self.norm(x[:, 0]))                   # (B, classes), from the CLS token
         return (logits, maps) if return_attention else logits
 
-# %% ../nbs/03_vit.ipynb #c019
+# %% ../nbs/03_vit.ipynb #c020
 def save_model(model: VisionTransformer, path, **extra) -> Path:
     "Save `model`'s config and weights (plus any `extra` JSON-able info) to `path`, atomically."
     path = Path(path)
@@ -130,7 +134,7 @@ def load_model(path) -> VisionTransformer:
     model.load_state_dict(ckpt['state_dict'])
     return model.eval()
 
-# %% ../nbs/03_vit.ipynb #c024
+# %% ../nbs/03_vit.ipynb #c025
 def count_parameters(model: nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
