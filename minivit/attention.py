@@ -60,7 +60,10 @@ class MultiHeadSelfAttention(nn.Module):
         "Explicit attention weights softmax(QKᵀ/√d): (B, heads, N, N), each row sums to 1."
         return ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
 
-    def forward(self, x, return_attention: bool = False):
+    def forward(self, x, return_attention: bool | str = False):
+        "`x` (B, N, dim) -> same shape; `return_attention=True` adds the CLS map, `'full'` the full weights (B, heads, N, N)."
+        if return_attention not in (False, True, 'full'):
+            raise ValueError(f"return_attention must be False, True or 'full', got {return_attention!r}")
         N, C = x.shape[1:]                                          # x: (B, N, dim)
         q, k, v = self.qkv_heads(x)
         drop = self.attn_drop if self.training else 0.
@@ -71,4 +74,5 @@ class MultiHeadSelfAttention(nn.Module):
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
         out = out.transpose(1, 2).reshape(-1, N, C)                 # (B, N, dim): heads side by side
         out = self.proj_drop(self.proj(out))
-        return (out, cls_attention_map(attn)) if return_attention else out
+        if not return_attention: return out
+        return out, (attn if return_attention == 'full' else cls_attention_map(attn))

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from fastcore.script import call_parse
 
-from .export import _FlatOutputs, export_onnx, onnx_program, op_histogram, output_names, quantize_onnx, random_digits
+from .export import _FlatOutputs, flat_outputs, export_onnx, onnx_program, op_histogram, output_names, quantize_onnx, random_digits
 from .inference import INPUT_NAME, MODELS_DIR, SHIPPED_MODELS, available_cpus, load_session, read_metadata
 from .vit import ViTConfig, VisionTransformer, count_parameters, forward_flops
 
@@ -80,13 +80,12 @@ def export_naive(model: VisionTransformer, path) -> Path:
     return Path(path)
 
 def torch_runner(model: VisionTransformer, threads: int):
-    "A call computing logits and maps in PyTorch eager on `threads` threads: `fn(x: np.ndarray) -> list of arrays`."
+    "A call computing the exported outputs in PyTorch eager on `threads` threads: `fn(x: np.ndarray) -> list of arrays`."
     model.eval()
     def run(x):
         if torch.get_num_threads() != threads: torch.set_num_threads(threads)
         with torch.inference_mode():
-            logits, maps = model(torch.from_numpy(x), return_attention=True)
-        return [logits.numpy(), *(m.numpy() for m in maps)]
+            return [o.numpy() for o in flat_outputs(model, torch.from_numpy(x))]
     return run
 
 def ort_runner(path, threads: int):

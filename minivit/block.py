@@ -40,12 +40,12 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = MLP(dim, int(dim * mlp_ratio), drop)
 
-    def forward(self, x, return_attention: bool = False):
-        "`x` (B, N, dim) -> same shape; with `return_attention`, also the CLS map (B, heads, side, side)."
+    def forward(self, x, return_attention: bool | str = False):
+        "`x` (B, N, dim) -> same shape; with `return_attention` (True or 'full'), also the attention, as in `MultiHeadSelfAttention`."
         if return_attention:
-            y, cls_map = self.attn(self.norm1(x), return_attention=True)
+            y, attn = self.attn(self.norm1(x), return_attention=return_attention)
         else:
             y = self.attn(self.norm1(x))
         x = x + y
         x = x + self.mlp(self.norm2(x))
-        return (x, cls_map) if return_attention else x
+        return (x, attn) if return_attention else x

@@ -101,6 +101,7 @@ class Prediction:
     "What a `Predictor` returns for N images."
     probs: np.ndarray    # (N, classes) float32 class probabilities
     maps: list           # one (N, heads, 7, 7) float32 CLS attention map per block
+    attention: list | None = None   # one (N, heads, 50, 50) full attention matrix per block, if the model exports them
 
     @property
     def labels(self) -> np.ndarray:
@@ -132,16 +133,19 @@ class Predictor:
         if len(inputs) != 1 or inputs[0].name != INPUT_NAME or list(inputs[0].shape[1:]) != [1, 28, 28]:
             got = [(i.name, i.shape) for i in inputs]
             raise ValueError(f"{self.path} does not take one input 'image' of shape [N, 1, 28, 28]: it takes {got}")
-        if outputs[:1] != ['logits'] or outputs[1:] != [f'attn_{i}' for i in range(len(outputs) - 1)]:
-            raise ValueError(f"{self.path} does not return logits and attention maps attn_0...: it returns {outputs}")
+        self.n_layers = sum(o.startswith('attn_') and not o.startswith('attn_full_') for o in outputs)
+        maps = ['logits'] + [f'attn_{i}' for i in range(self.n_layers)]
+        if outputs not in (maps, maps + [f'attn_full_{i}' for i in range(self.n_layers)]):
+            raise ValueError(f"{self.path} does not return logits and attention maps attn_0... "
+                             f"(optionally attn_full_0...): it returns {outputs}")
         self.output_names = outputs
         self.config = self.metadata.get('config') or {}
 
     def predict(self, images) -> Prediction:
         "Probabilities and attention maps for `(28, 28)` or `(N, 28, 28)` float images in [0, 1], white on black."
         x = (check_images(images)[:, None] - np.float32(self.mean)) / np.float32(self.std)
-        logits, *maps = self.session.run(self.output_names, {INPUT_NAME: x.astype(np.float32, copy=False)})
-        return Prediction(softmax(logits).astype(np.float32), maps)
+        logits, *attn = self.session.run(self.output_names, {INPUT_NAME: x.astype(np.float32, copy=False)})
+        return Prediction(softmax(logits).astype(np.float32), attn[:self.n_layers], attn[self.n_layers:] or None)
 
     __call__ = predict
 

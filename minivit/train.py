@@ -42,8 +42,15 @@ def _rng_state() -> dict:
 
 def _set_rng_state(s):
     name, keys, pos, has_gauss, gauss = s['numpy']
-    random.setstate(s['python']); np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    keys = keys.numpy() if isinstance(keys, torch.Tensor) else keys      # older checkpoints stored the array
+    random.setstate(s['python']); np.random.set_state((name, keys.astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(s['torch'])
+
+def _load_resume_checkpoint(path) -> dict:
+    "`load_checkpoint`, also accepting checkpoints whose NumPy random state was stored as an array."
+    with torch.serialization.safe_globals([np._core.multiarray._reconstruct, np.ndarray, np.dtype,
+                                           type(np.dtype(np.uint32))]):
+        return load_checkpoint(path)
 
 # %% ../nbs/05_train.ipynb #c008
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -184,7 +191,7 @@ def fit(config: ViTConfig,            # the architecture
     run_dir = Path(run_dir) if run_dir else None
     identity = {'model': config.to_dict(), 'train': vars(tc)}
     if run_dir and (run_dir / 'last.pt').exists():
-        ckpt = load_checkpoint(run_dir / 'last.pt')
+        ckpt = _load_resume_checkpoint(run_dir / 'last.pt')
         if ckpt.get('identity') != identity:
             raise ValueError(f"{run_dir/'last.pt'} belongs to a different configuration; use another run_dir")
         model.load_state_dict(ckpt['state_dict']); opt.load_state_dict(ckpt['optimizer'])

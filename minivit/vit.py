@@ -93,21 +93,21 @@ class VisionTransformer(nn.Module):
         "Positional embeddings with the CLS token folded into position 0: (1, 1 + num_patches, D)."
         return torch.cat([self.cls_token + self.pos_embed[:, :1], self.pos_embed[:, 1:]], dim=1)
 
-    def forward(self, x, return_attention: bool = False):
-        "`x` (B, in_chans, H, W) -> logits (B, classes); with `return_attention`, also one CLS map per block."
+    def forward(self, x, return_attention: bool | str = False):
+        "`x` (B, in_chans, H, W) -> logits (B, classes); with `return_attention`, also one attention per block."
         x = self.patch_embed(x)                                  # (B, 49, D)
         x = self.pos_drop(F.pad(x, (0, 0, 1, 0)) + self.cls_and_positions())   # (B, 50, D)
-        maps = []
+        attentions = []
         for block in self.blocks:
             if return_attention:
-                x, cls_map = block(x, return_attention=True)     # cls_map: (B, heads, 7, 7)
-                maps.append(cls_map)
+                x, attn = block(x, return_attention=return_attention)   # (B, heads, 7, 7) or (B, heads, 50, 50)
+                attentions.append(attn)
             else:
                 x = block(x)
         logits = self.head(self.norm(x[:, 0]))                   # (B, classes), from the CLS token
-        return (logits, maps) if return_attention else logits
+        return (logits, attentions) if return_attention else logits
 
-# %% ../nbs/03_vit.ipynb #c020
+# %% ../nbs/03_vit.ipynb #c022
 def save_model(model: VisionTransformer, path, **extra) -> Path:
     "Save `model`'s config and weights (plus any `extra` JSON-able info) to `path`, atomically."
     path = Path(path)
@@ -134,7 +134,7 @@ def load_model(path) -> VisionTransformer:
     model.load_state_dict(ckpt['state_dict'])
     return model.eval()
 
-# %% ../nbs/03_vit.ipynb #c025
+# %% ../nbs/03_vit.ipynb #c027
 def count_parameters(model: nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

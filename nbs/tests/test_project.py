@@ -23,3 +23,24 @@ def test_import_gives_the_modules():
 def test_quarto_link_points_to_top_level_config():
     link = ROOT / "nbs" / "_quarto.yml"
     assert link.is_symlink() and link.resolve() == (ROOT / "_quarto.yml").resolve()
+
+
+def test_docs_preprocess_without_quarto(tmp_path):
+    """Everything of the docs build that runs before Quarto: nbdev processes every notebook (show_doc cells executed,
+    directives applied) and writes the sidebar. Quarto itself then only renders."""
+    import yaml
+    cfg = yaml.safe_load((ROOT / "_quarto.yml").read_text())
+    assert cfg["project"]["type"] == "website" and "nbdev.yml" in cfg["metadata-files"]
+    r = subprocess.run(["nbdev_proc_nbs"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    proc = ROOT / "_proc" / "nbs"
+    notebooks = sorted(p.name for p in (ROOT / "nbs").glob("*.ipynb"))
+    assert notebooks and all((proc / n).exists() for n in notebooks), sorted(p.name for p in proc.glob("*"))
+    sidebar = yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())
+    listed = set()
+    def walk(items):
+        for it in items:
+            if isinstance(it, dict): walk(it.get("contents", []))
+            else: listed.add(it)
+    walk(sidebar["website"]["sidebar"]["contents"])
+    assert listed == set(notebooks) - {"demo.ipynb"}, "nbs/sidebar.yml must list every notebook but the demo"
