@@ -23,7 +23,7 @@ from fastcore.script import call_parse
 from sklearn.model_selection import ParameterGrid
 
 from .train import TrainConfig, fit, evaluate
-from .vit import ViTConfig, VisionTransformer, count_parameters, forward_flops, save_model
+from .vit import ViTConfig, VisionTransformer, count_parameters, forward_flops, load_checkpoint, save_model
 
 # %% ../nbs/06_grid_search.ipynb #c006
 _MODEL_FIELDS = {f.name: f.type for f in fields(ViTConfig)}
@@ -229,6 +229,10 @@ def train_final(row: dict, name: str, epochs: int = 80, out='models', source: st
     from minivit.data import get_datasets
     model_cfg, overrides = split_params(row['params'])
     tc = TrainConfig(**{**row.get('train_config', {}), **overrides, 'epochs': epochs, 'patience': max(10, epochs // 4)})
+    final = Path(out) / f'{name}.pt'
+    if final.exists():                                       # already trained for this row and budget: reuse it
+        done = load_checkpoint(final)
+        if done.get('grid_key') == row['key'] and done.get('train_config') == vars(tc): return done['metrics']
     ds = get_datasets(source)
     res = fit(model_cfg, ds, tc, run_dir=Path(out) / f'{name}_run', tracking=tracking, wandb_group='final',
               progress=progress)
