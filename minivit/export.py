@@ -240,7 +240,7 @@ def ship_checkpoint(checkpoint,                 # a checkpoint written by `miniv
                     name: str,                  # 'fast' or 'large'
                     models_dir=None,            # default: the package's `minivit/models`
                     data: str = BUNDLED_PROVENANCE,
-                    selection: str = 'chosen by the grid search on validation accuracy (see 06_grid_search)',
+                    selection: str | None = None,  # how it was chosen; default: the checkpoint's note, else the grid rule
                    ) -> Path:
     "Export a trained checkpoint, with its metrics and provenance, as the package's model `name`."
     from minivit.inference import MODELS_DIR
@@ -248,5 +248,6 @@ def ship_checkpoint(checkpoint,                 # a checkpoint written by `miniv
     model = VisionTransformer(ViTConfig.from_dict(ckpt['config']))
     model.load_state_dict(ckpt['state_dict'])
     meta = {'data': data, 'metrics': ckpt.get('metrics'), 'name': name, 'grid_key': ckpt.get('grid_key'),
-            'train_config': ckpt.get('train_config'), 'selection': selection}
+            'train_config': ckpt.get('train_config'),
+            'selection': selection or ckpt.get('selection') or 'chosen by the grid search on validation accuracy'}
     return export_onnx(model.eval(), Path(models_dir or MODELS_DIR) / f'{name}.onnx', metadata=meta)
