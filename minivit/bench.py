@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['REFERENCE', 'STAND_INS', 'shipped_config', 'benchmark_configs', 'matmul_runner', 'matmul_peak_gflops', 'export_naive',
-           'torch_runner', 'ort_runner', 'prepare_paths', 'check_parity', 'time_interleaved', 'benchmark',
-           'summary_table', 'latency_goal', 'plot_latency', 'profile_ops', 'plot_accuracy_latency', 'bench_cli']
+           'torch_runner', 'ort_runner', 'prepare_paths', 'check_parity', 'benchmark', 'summary_table', 'latency_goal',
+           'plot_latency', 'profile_ops', 'plot_accuracy_latency', 'bench_cli']
 
 # %% ../nbs/09_benchmark.ipynb #c003
 import json
@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from fastcore.script import call_parse
 
+from .grid import time_interleaved
 from .export import _FlatOutputs, flat_outputs, export_onnx, onnx_program, op_histogram, output_names, quantize_onnx, random_digits
 from .inference import INPUT_NAME, MODELS_DIR, SHIPPED_MODELS, available_cpus, load_session, read_metadata
 from .vit import ViTConfig, VisionTransformer, count_parameters, forward_flops
@@ -126,22 +127,7 @@ def check_parity(runs: dict, batches=(1, 256), atol: float = 1e-4) -> dict:
             worst[path] = max(worst.get(path, 0.), diff)
     return worst
 
-# %% ../nbs/09_benchmark.ipynb #c016
-def time_interleaved(cases: dict, x: np.ndarray, runs: int, rounds: int = 5, warmup: int = 20) -> dict:
-    "Seconds per call of each `cases[key](x)`: warm-up, then `rounds` rounds of `runs // rounds` calls of every case."
-    keys = list(cases)
-    for k in keys:
-        for _ in range(warmup): cases[k](x)
-    per_round = max(1, -(-runs // rounds))
-    times = {k: [] for k in keys}
-    for r in range(rounds):
-        for k in keys[r % len(keys):] + keys[:r % len(keys)]:    # rotate the order every round
-            fn = cases[k]
-            for _ in range(per_round):
-                t0 = time.perf_counter(); fn(x); times[k].append(time.perf_counter() - t0)
-    return {k: np.array(v) for k, v in times.items()}
-
-# %% ../nbs/09_benchmark.ipynb #c020
+# %% ../nbs/09_benchmark.ipynb #c018
 def benchmark(models: dict,              # {label: VisionTransformer}
               workdir=None,              # where the ONNX files go (default: a temporary folder)
               threads=(1, 2),            # thread counts, fixed in both frameworks
@@ -181,7 +167,7 @@ def benchmark(models: dict,              # {label: VisionTransformer}
     df[f'speedup@{big_batch}'] = df[f'images_per_s@{big_batch}'].values / torch_rows.loc[key, f'images_per_s@{big_batch}'].values
     return df
 
-# %% ../nbs/09_benchmark.ipynb #c025
+# %% ../nbs/09_benchmark.ipynb #c023
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     "The benchmark as a readable table: one row per model, path and thread count."
     big = [c for c in df.columns if c.startswith('images_per_s@')][0]
@@ -191,7 +177,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         {'mflops': 2, 'p50_ms': 3, 'p99_ms': 3, 'speedup_p50': 2, big: 0, 'speedup' + big[len('images_per_s'):]: 2,
          'gflops': 2, 'peak_pct': 1})
 
-# %% ../nbs/09_benchmark.ipynb #c030
+# %% ../nbs/09_benchmark.ipynb #c028
 def latency_goal(df: pd.DataFrame, reference: str = 'reference') -> pd.DataFrame:
     "Batch-1 p50 of every model's ORT fp32 path relative to the naive export of `reference`, per thread count."
     naive = df[(df.model == reference) & (df.path == 'ort-fp32-naive')].set_index('threads').p50_ms
@@ -199,7 +185,7 @@ def latency_goal(df: pd.DataFrame, reference: str = 'reference') -> pd.DataFrame
     ours['vs naive reference'] = ours.p50_ms.values / naive.loc[ours.threads].values
     return ours.set_index(['model', 'path', 'threads'])[['nodes', 'p50_ms', 'p99_ms', 'vs naive reference']].round(3)
 
-# %% ../nbs/09_benchmark.ipynb #c035
+# %% ../nbs/09_benchmark.ipynb #c033
 def plot_latency(df: pd.DataFrame, ax=None):
     "Batch-1 latency per model and path: bars at the median, whiskers up to the 99th percentile."
     import matplotlib.pyplot as plt
@@ -217,7 +203,7 @@ def plot_latency(df: pd.DataFrame, ax=None):
     ax.legend(fontsize=8, ncols=2)
     return ax.figure
 
-# %% ../nbs/09_benchmark.ipynb #c038
+# %% ../nbs/09_benchmark.ipynb #c036
 def profile_ops(files: dict, threads: int = 1, runs: int = 100) -> pd.DataFrame:
     "Nodes and microseconds per batch-1 call of each operator type ONNX Runtime runs, for each `{label: onnx file}`."
     import onnxruntime as ort
@@ -244,7 +230,7 @@ def profile_ops(files: dict, threads: int = 1, runs: int = 100) -> pd.DataFrame:
     table.loc['(all kernels)'] = table.sum()
     return table.round(1)
 
-# %% ../nbs/09_benchmark.ipynb #c043
+# %% ../nbs/09_benchmark.ipynb #c041
 def plot_accuracy_latency(results: list,                    # rows with emb_dim, num_heads, n_layers, mlp_ratio, val_acc and `latency_key`
                           latency_key: str = 'latency_ms',  # which latency to put on the x axis
                           label: str = 'batch-1 latency (ms)',
@@ -267,7 +253,7 @@ def plot_accuracy_latency(results: list,                    # rows with emb_dim,
     ax.set_xlabel(label); ax.set_ylabel('validation accuracy'); ax.legend(loc='lower right')
     return ax.figure
 
-# %% ../nbs/09_benchmark.ipynb #c050
+# %% ../nbs/09_benchmark.ipynb #c048
 @call_parse
 def bench_cli(models: str = 'reference,fast,large',  # comma-separated: reference, fast, large
               threads: str = '1,2',                  # comma-separated thread counts

@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['validate_param_grid', 'load_param_grid', 'split_params', 'config_key', 'append_result', 'read_results',
-           'torch_latency_ms', 'run_config', 'make_datasets', 'run_grid', 'select_models', 'pareto_front', 'plot_grid',
-           'plot_history', 'train_final', 'grid_cli']
+           'torch_latency_ms', 'run_config', 'time_interleaved', 'retime_results', 'make_datasets', 'run_grid',
+           'select_models', 'pareto_front', 'shortlist_path', 'shortlist', 'rows_to_grid', 'plot_grid', 'plot_history',
+           'train_final', 'grid_cli']
 
 # %% ../nbs/06_grid_search.ipynb #c003
 import json
@@ -35,8 +36,14 @@ def _type_ok(value, kind) -> bool:
     return isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
 
 def validate_param_grid(grid) -> ParameterGrid:
-    "Check a parameter grid (dict of name -> non-empty list) and return it as a `ParameterGrid`."
-    if not isinstance(grid, dict) or not grid: raise ValueError("a parameter grid must be a non-empty JSON object")
+    "Check a parameter grid (dict of name -> non-empty list, or a list of such dicts) and return a `ParameterGrid`."
+    if isinstance(grid, list) and grid:
+        for i, part in enumerate(grid):
+            try: validate_param_grid(part)
+            except ValueError as e: raise ValueError(f"grid {i} of {len(grid)}: {e}") from None
+        return ParameterGrid(grid)
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError("a parameter grid must be a non-empty JSON object or a non-empty list of them")
     problems = []
     for key, values in grid.items():
         kind = _MODEL_FIELDS.get(key, _TRAIN_FIELDS.get(key))
@@ -130,6 +137,40 @@ def run_config(params: dict, datasets: dict, train: TrainConfig, run_dir=None, t
     return row
 
 # %% ../nbs/06_grid_search.ipynb #c017
+def time_interleaved(cases: dict, x: np.ndarray, runs: int, rounds: int = 5, warmup: int = 20) -> dict:
+    "Seconds per call of each `cases[key](x)`: warm-up, then `rounds` rounds of `runs // rounds` calls of every case."
+    keys = list(cases)
+    for k in keys:
+        for _ in range(warmup): cases[k](x)
+    per_round = max(1, -(-runs // rounds))
+    times = {k: [] for k in keys}
+    for r in range(rounds):
+        for k in keys[r % len(keys):] + keys[:r % len(keys)]:    # rotate the order every round
+            fn = cases[k]
+            for _ in range(per_round):
+                t0 = time.perf_counter(); fn(x); times[k].append(time.perf_counter() - t0)
+    return {k: np.array(v) for k, v in times.items()}
+
+# %% ../nbs/06_grid_search.ipynb #c024
+def retime_results(results_path, threads: int = 1, runs: int = 200, rounds: int = 5) -> list[dict]:
+    "Time every successful row's architecture again, alone on `threads` threads, interleaved; append the updated rows."
+    rows = read_results(results_path)
+    ok = [r for r in rows if r['status'] == 'ok']
+    if all(r.get('latency_threads') == threads for r in ok): return rows      # already timed this way
+    torch.manual_seed(0)
+    nets = {r['key']: VisionTransformer(split_params(r['params'])[0]).eval() for r in ok}
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            times = time_interleaved({k: net for k, net in nets.items()}, torch.zeros(1, 1, 28, 28), runs, rounds, warmup=10)
+    finally: torch.set_num_threads(previous)
+    for r in ok:
+        append_result(results_path, {**r, 'latency_ms': float(np.median(times[r['key']]) * 1e3), 'latency_threads': threads,
+                                     'latency_in_training_ms': r.get('latency_in_training_ms', r['latency_ms'])})
+    return read_results(results_path)
+
+# %% ../nbs/06_grid_search.ipynb #c027
 def _worker(args):
     params, data_spec, train, run_dir, threads, tracking = args
     return run_config(params, make_datasets(**data_spec), train, run_dir, threads, tracking=tracking)
@@ -145,8 +186,8 @@ def make_datasets(source: str = 'bundled', n_train: int | None = None, n_valid: 
     return {'train': ds['train'], 'valid': ds['valid']}
 
 def run_grid(grid, results_path, train: TrainConfig = None, data: dict = None, run_dir=None, n_jobs: int = 1,
-             tracking: str | None = None, progress: bool = True) -> list[dict]:
-    "Run every grid point that has no successful row in `results_path` yet; returns all current rows."
+             tracking: str | None = None, progress: bool = True, retime: bool = True) -> list[dict]:
+    "Run every grid point with no successful row in `results_path` yet, then (`retime`) time them all alone; returns all rows."
     grid = grid if isinstance(grid, ParameterGrid) else (load_param_grid(grid) if isinstance(grid, (str, Path))
                                                          else validate_param_grid(grid))
     train, data = train or TrainConfig(), data or {}
@@ -165,9 +206,10 @@ def run_grid(grid, results_path, train: TrainConfig = None, data: dict = None, r
     else:
         with ProcessPoolExecutor(n_jobs, mp_context=get_context('spawn')) as pool:
             for fut in as_completed([pool.submit(_worker, job) for job in jobs]): record(fut.result())
+    if retime: return retime_results(results_path)        # the workers are done: time every architecture alone
     return read_results(results_path)
 
-# %% ../nbs/06_grid_search.ipynb #c023
+# %% ../nbs/06_grid_search.ipynb #c033
 def select_models(rows, margin: float = 0.005) -> dict:
     "Pick {'large': most accurate, 'fast': fastest within `margin` of the best} by validation accuracy."
     ok = [r for r in rows if r['status'] == 'ok']
@@ -185,7 +227,23 @@ def pareto_front(rows) -> list[dict]:
         if r['val_acc'] > best: front.append(r); best = r['val_acc']
     return front
 
-# %% ../nbs/06_grid_search.ipynb #c026
+# %% ../nbs/06_grid_search.ipynb #c036
+def shortlist_path(results_path) -> Path:
+    "Where the second round's rows go: beside the grid's results, `<name>_shortlist.jsonl`."
+    results_path = Path(results_path)
+    return results_path.with_name(f'{results_path.stem}_shortlist{results_path.suffix}')
+
+def shortlist(rows, top: int = 4) -> list[dict]:
+    "The Pareto front and the `top` most accurate successful rows (no repeats), fastest first."
+    ok = [r for r in rows if r['status'] == 'ok']
+    picked = {r['key']: r for r in pareto_front(ok) + sorted(ok, key=lambda r: -r['val_acc'])[:top]}
+    return sorted(picked.values(), key=lambda r: (r['latency_ms'], -r['val_acc']))
+
+def rows_to_grid(rows) -> ParameterGrid:
+    "A `ParameterGrid` of exactly the grid points of `rows`."
+    return validate_param_grid([{k: [v] for k, v in r['params'].items()} for r in rows])
+
+# %% ../nbs/06_grid_search.ipynb #c040
 def plot_grid(rows, selected: dict = None):
     "Validation accuracy against latency (Pareto front marked) and accuracy by each hyperparameter."
     import matplotlib.pyplot as plt
@@ -222,7 +280,7 @@ def plot_history(histories: dict):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_grid_search.ipynb #c028
+# %% ../nbs/06_grid_search.ipynb #c042
 def train_final(row: dict, name: str, epochs: int = 80, out='models', source: str = 'bundled',
                 tracking: str | None = None, progress: bool = True) -> dict:
     "Retrain a chosen grid row for `epochs` (resumable), evaluate on valid and test, save `out/name.pt`; returns metrics."
@@ -244,7 +302,7 @@ def train_final(row: dict, name: str, epochs: int = 80, out='models', source: st
                history=res.history, train_config=vars(tc))
     return metrics
 
-# %% ../nbs/06_grid_search.ipynb #c039
+# %% ../nbs/06_grid_search.ipynb #c057
 @call_parse
 def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
              results: str = 'nbs/grid_results.jsonl',     # results file (appended, resumable)
@@ -257,19 +315,29 @@ def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
              quick: bool = False,                          # smoke run: 1 epoch on 1,000 training digits
              no_tracking: bool = False,                    # disable W&B (otherwise offline unless WANDB_MODE says)
              margin: float = 0.005,                        # "Fast": fastest within this validation accuracy of the best
+             shortlist_epochs: int = 0,                    # then train the Pareto front and the `top` most accurate this long and choose on that (0: choose on the grid)
+             top: int = 4,                                 # how many of the most accurate configurations the second round takes
              final_epochs: int = 0,                        # then retrain the chosen two this long (0: don't)
              models: str = 'nbs/models',                   # where the chosen models' checkpoints go
             ):
     "Run (or resume) the grid search and print one line per configuration."
+    tracking = 'disabled' if no_tracking else None
     train = TrainConfig(epochs=1 if quick else epochs, batch_size=batch_size, lr=lr, patience=max(3, epochs // 3))
     data = dict(source=source, n_train=1000 if quick else None, n_valid=500 if quick else None)
     if quick and results == 'nbs/grid_results.jsonl': results = 'nbs/grid_results_quick.jsonl'
-    rows = run_grid(grid, results, train, data, run_dir=out, n_jobs=n_jobs,
-                    tracking='disabled' if no_tracking else None)
+    rows = run_grid(grid, results, train, data, run_dir=out, n_jobs=n_jobs, tracking=tracking)
     ok = [r for r in rows if r['status'] == 'ok']
     failed = [r for r in rows if r['status'] == 'failed']
     if failed: print(f"{len(failed)} configurations failed; rerun to retry them")
     if not ok: return
+    if shortlist_epochs and not failed:
+        n = 1 if quick else shortlist_epochs
+        print(f"second round: {len(shortlist(ok, top))} configurations for {n} epochs")
+        rows = run_grid(rows_to_grid(shortlist(ok, top)), shortlist_path(results), TrainConfig(**{**vars(train),
+                        'epochs': n, 'patience': max(3, n // 3)}), data, run_dir=f'{out}_shortlist', n_jobs=n_jobs,
+                        tracking=tracking)
+        ok = [r for r in rows if r['status'] == 'ok']
+        if len(ok) < len(rows): print(f"{len(rows) - len(ok)} second-round configurations failed; rerun to retry them"); return
     sel = select_models(ok, margin)
     for name, r in sel.items(): print(f"{name}: {r['key']} val acc {r['val_acc']:.4f} latency {r['latency_ms']:.2f} ms")
     if final_epochs and not failed:
