@@ -6,7 +6,7 @@
 __all__ = ['validate_param_grid', 'load_param_grid', 'split_params', 'config_key', 'append_result', 'read_results',
            'torch_latency_ms', 'run_config', 'time_interleaved', 'retime_results', 'make_datasets', 'run_grid',
            'select_models', 'pareto_front', 'shortlist_path', 'shortlist', 'rows_to_grid', 'plot_grid', 'plot_history',
-           'train_final', 'grid_cli']
+           'selection_note', 'train_final', 'grid_cli']
 
 # %% ../nbs/06_grid_search.ipynb #c003
 import json
@@ -281,8 +281,16 @@ def plot_history(histories: dict):
     return fig
 
 # %% ../nbs/06_grid_search.ipynb #c042
+def selection_note(name: str, row: dict, margin: float = 0.005) -> str:
+    "One sentence saying how `row` was chosen as model `name` ('fast' or 'large'), for the model's card."
+    rules = {'large': 'the most accurate configuration',
+             'fast': f'the fastest configuration within {margin:g} of the best validation accuracy'}
+    if name not in rules: raise ValueError(f"unknown model name {name!r}: use 'fast' or 'large'")
+    return (f"{rules[name]} after {row['train_config']['epochs']} epochs (validation accuracy {row['val_acc']:.3f}, "
+            f"batch-1 latency {row['latency_ms']:.2f} ms in PyTorch); chosen on validation digits only")
+
 def train_final(row: dict, name: str, epochs: int = 80, out='models', source: str = 'bundled',
-                tracking: str | None = None, progress: bool = True) -> dict:
+                tracking: str | None = None, progress: bool = True, selection: str | None = None) -> dict:
     "Retrain a chosen grid row for `epochs` (resumable), evaluate on valid and test, save `out/name.pt`; returns metrics."
     from minivit.data import get_datasets
     model_cfg, overrides = split_params(row['params'])
@@ -299,10 +307,10 @@ def train_final(row: dict, name: str, epochs: int = 80, out='models', source: st
                'best_epoch': res.best_epoch, 'epochs_run': len(res.history),
                'train_seconds': res.train_seconds, 'data': source}
     save_model(res.model, Path(out) / f'{name}.pt', name=name, grid_key=row['key'], metrics=metrics,
-               history=res.history, train_config=vars(tc))
+               history=res.history, train_config=vars(tc), selection=selection or selection_note(name, row))
     return metrics
 
-# %% ../nbs/06_grid_search.ipynb #c057
+# %% ../nbs/06_grid_search.ipynb #c059
 @call_parse
 def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
              results: str = 'nbs/grid_results.jsonl',     # results file (appended, resumable)
@@ -342,5 +350,5 @@ def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
     for name, r in sel.items(): print(f"{name}: {r['key']} val acc {r['val_acc']:.4f} latency {r['latency_ms']:.2f} ms")
     if final_epochs and not failed:
         for name, r in sel.items():
-            m = train_final(r, name, final_epochs, models, source, 'disabled' if no_tracking else None)
+            m = train_final(r, name, final_epochs, models, source, tracking, selection=selection_note(name, r, margin))
             print(f"{name} final: valid acc {m['valid']['acc']:.4f}, test acc {m['test']['acc']:.4f}")
