@@ -153,11 +153,11 @@ def time_interleaved(cases: dict, x: np.ndarray, runs: int, rounds: int = 5, war
     return {k: np.array(v) for k, v in times.items()}
 
 # %% ../nbs/06_grid_search.ipynb #c024
-def retime_results(results_path, threads: int = 1, runs: int = 200, rounds: int = 5) -> list[dict]:
+def retime_results(results_path, threads: int = 1, runs: int = 200, rounds: int = 5, force: bool = False) -> list[dict]:
     "Time every successful row's architecture again, alone on `threads` threads, interleaved; append the updated rows."
     rows = read_results(results_path)
     ok = [r for r in rows if r['status'] == 'ok']
-    if all(r.get('latency_threads') == threads for r in ok): return rows      # already timed this way
+    if not force and all(r.get('latency_threads') == threads for r in ok): return rows   # already timed this way
     torch.manual_seed(0)
     nets = {r['key']: VisionTransformer(split_params(r['params'])[0]).eval() for r in ok}
     previous = torch.get_num_threads()
