@@ -302,6 +302,8 @@ def train_final(row: dict, name: str, epochs: int = 80, out='models', source: st
                 tracking: str | None = None, progress: bool = True, selection: str | None = None) -> dict:
     "Retrain a chosen grid row for `epochs` (resumable), evaluate on valid and test, save `out/name.pt`; returns metrics."
     from minivit.data import get_datasets
+    if selection is None:                                    # decided before training, so nothing can fail after it
+        selection = selection_note(name, row) if name in ('fast', 'large') else f"grid row {row['key']}"
     model_cfg, overrides = split_params(row['params'])
     tc = TrainConfig(**{**row.get('train_config', {}), **overrides, 'epochs': epochs, 'patience': max(10, epochs // 4)})
     final = Path(out) / f'{name}.pt'
@@ -316,7 +318,7 @@ def train_final(row: dict, name: str, epochs: int = 80, out='models', source: st
                'best_epoch': res.best_epoch, 'epochs_run': len(res.history),
                'train_seconds': res.train_seconds, 'data': source}
     save_model(res.model, Path(out) / f'{name}.pt', name=name, grid_key=row['key'], metrics=metrics,
-               history=res.history, train_config=vars(tc), selection=selection or selection_note(name, row))
+               history=res.history, train_config=vars(tc), selection=selection)
     return metrics
 
 # %% ../nbs/06_grid_search.ipynb #c065
