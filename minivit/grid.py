@@ -266,7 +266,10 @@ def plot_grid(rows, selected: dict = None):
     ax.plot([r['latency_ms'] for r in front], [r['val_acc'] for r in front], 'r--', lw=1, label='Pareto front')
     for name, r in (selected or {}).items():
         ax.annotate(name, (r['latency_ms'], r['val_acc']), xytext=(5, -12), textcoords='offset points', color='red')
-    ax.set_xlabel('batch-1 latency, PyTorch (ms)'); ax.set_ylabel('validation accuracy'); ax.legend(loc='lower right')
+    ax.set_xscale('log')                                   # the fast end is where the configurations crowd
+    ax.xaxis.set_major_formatter(plt.ScalarFormatter()); ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.set_xticks([t for t in (0.2, 0.3, 0.5, 1, 2, 3, 5, 10) if min(r['latency_ms'] for r in ok) / 1.5 < t < 1.5 * max(r['latency_ms'] for r in ok)])
+    ax.set_xlabel('batch-1 latency, PyTorch (ms, log scale)'); ax.set_ylabel('validation accuracy'); ax.legend(loc='lower right')
     fig.colorbar(sc, ax=ax, label='emb_dim')
     for ax, name in zip(axes[1:], names):
         values = sorted({r[name] for r in ok})
