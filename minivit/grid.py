@@ -324,7 +324,7 @@ def train_final(row: dict, name: str, epochs: int = 80, out='models', source: st
                history=res.history, train_config=vars(tc), selection=selection)
     return metrics
 
-# %% ../nbs/06_grid_search.ipynb #c065
+# %% ../nbs/06_grid_search.ipynb #c067
 @call_parse
 def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
              results: str = 'nbs/grid_results.jsonl',     # results file (appended, resumable)
