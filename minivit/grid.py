@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['MARGIN', 'validate_param_grid', 'load_param_grid', 'split_params', 'config_key', 'append_result', 'read_results',
-           'torch_latency_ms', 'run_config', 'time_interleaved', 'retime_results', 'make_datasets', 'run_grid',
-           'accuracy_margin', 'select_models', 'pareto_front', 'shortlist_path', 'shortlist', 'rows_to_grid',
-           'plot_grid', 'plot_history', 'selection_note', 'train_final', 'grid_cli']
+           'time_interleaved', 'example_input', 'torch_latency_ms', 'run_config', 'retime_results', 'make_datasets',
+           'run_grid', 'accuracy_margin', 'select_models', 'pareto_front', 'shortlist_path', 'shortlist',
+           'rows_to_grid', 'plot_grid', 'plot_history', 'selection_note', 'train_final', 'grid_cli']
 
 # %% ../nbs/06_grid_search.ipynb #c003
 import json
@@ -103,17 +103,31 @@ def read_results(path) -> list[dict]:
         rows[row['key']] = row
     return list(rows.values())
 
-# %% ../nbs/06_grid_search.ipynb #c015
+# %% ../nbs/06_grid_search.ipynb #c016
+def time_interleaved(cases: dict, x: np.ndarray, runs: int, rounds: int = 5, warmup: int = 20) -> dict:
+    "Seconds per call of each `cases[key](x)`: warm-up, then `rounds` rounds of `runs // rounds` calls of every case."
+    keys = list(cases)
+    for k in keys:
+        for _ in range(warmup): cases[k](x)
+    per_round = max(1, -(-runs // rounds))
+    times = {k: [] for k in keys}
+    for r in range(rounds):
+        for k in keys[r % len(keys):] + keys[:r % len(keys)]:    # rotate the order every round
+            fn = cases[k]
+            for _ in range(per_round):
+                t0 = time.perf_counter(); fn(x); times[k].append(time.perf_counter() - t0)
+    return {k: np.array(v) for k, v in times.items()}
+
+# %% ../nbs/06_grid_search.ipynb #c020
+def example_input(model) -> torch.Tensor:
+    "One blank image of the size `model` takes, on its device: `(1, in_chans, img_size, img_size)`."
+    c = model.config
+    return torch.zeros(1, c.in_chans, c.img_size, c.img_size, device=next(model.parameters()).device)
+
 @torch.inference_mode()
 def torch_latency_ms(model, runs: int = 50, warmup: int = 10) -> float:
     "Median batch-1 latency of `model` (eval mode, PyTorch eager) in milliseconds."
-    model.eval()
-    c = model.config
-    x = torch.randn(1, c.in_chans, c.img_size, c.img_size, device=next(model.parameters()).device)
-    for _ in range(warmup): model(x)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter(); model(x); times.append(time.perf_counter() - t0)
+    times = time_interleaved({'model': model.eval()}, example_input(model), runs, rounds=1, warmup=warmup)['model']
     return float(np.median(times) * 1e3)
 
 def run_config(params: dict, datasets: dict, train: TrainConfig, run_dir=None, threads: int | None = None,
@@ -137,22 +151,7 @@ def run_config(params: dict, datasets: dict, train: TrainConfig, run_dir=None, t
     row['finished'] = time.time()
     return row
 
-# %% ../nbs/06_grid_search.ipynb #c017
-def time_interleaved(cases: dict, x: np.ndarray, runs: int, rounds: int = 5, warmup: int = 20) -> dict:
-    "Seconds per call of each `cases[key](x)`: warm-up, then `rounds` rounds of `runs // rounds` calls of every case."
-    keys = list(cases)
-    for k in keys:
-        for _ in range(warmup): cases[k](x)
-    per_round = max(1, -(-runs // rounds))
-    times = {k: [] for k in keys}
-    for r in range(rounds):
-        for k in keys[r % len(keys):] + keys[:r % len(keys)]:    # rotate the order every round
-            fn = cases[k]
-            for _ in range(per_round):
-                t0 = time.perf_counter(); fn(x); times[k].append(time.perf_counter() - t0)
-    return {k: np.array(v) for k, v in times.items()}
-
-# %% ../nbs/06_grid_search.ipynb #c024
+# %% ../nbs/06_grid_search.ipynb #c022
 def retime_results(results_path, threads: int = 1, runs: int = 200, rounds: int = 5, force: bool = False) -> list[dict]:
     "Time every successful row's architecture again, alone on `threads` threads, interleaved; append the updated rows."
     rows = read_results(results_path)
@@ -164,14 +163,15 @@ def retime_results(results_path, threads: int = 1, runs: int = 200, rounds: int 
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            times = time_interleaved({k: net for k, net in nets.items()}, torch.zeros(1, 1, 28, 28), runs, rounds, warmup=10)
+            times = time_interleaved({k: lambda _, net=net, x=example_input(net): net(x) for k, net in nets.items()},
+                                     None, runs, rounds, warmup=10)
     finally: torch.set_num_threads(previous)
     for r in ok:
         append_result(results_path, {**r, 'latency_ms': float(np.median(times[r['key']]) * 1e3), 'latency_threads': threads,
                                      'latency_in_training_ms': r.get('latency_in_training_ms', r['latency_ms'])})
     return read_results(results_path)
 
-# %% ../nbs/06_grid_search.ipynb #c027
+# %% ../nbs/06_grid_search.ipynb #c025
 def _worker(args):
     params, data_spec, train, run_dir, threads, tracking = args
     return run_config(params, make_datasets(**data_spec), train, run_dir, threads, tracking=tracking)
@@ -210,7 +210,7 @@ def run_grid(grid, results_path, train: TrainConfig = None, data: dict = None, r
     if retime: return retime_results(results_path)        # the workers are done: time every architecture alone
     return read_results(results_path)
 
-# %% ../nbs/06_grid_search.ipynb #c033
+# %% ../nbs/06_grid_search.ipynb #c031
 def accuracy_margin(acc: float, n: int, z: float = 2.0) -> float:
     "`z` standard errors of the difference between two accuracies near `acc`, each measured on `n` digits."
     if not 0 < acc < 1 or n < 1: raise ValueError(f"need 0 < acc < 1 and n >= 1, got acc={acc}, n={n}")
@@ -218,7 +218,7 @@ def accuracy_margin(acc: float, n: int, z: float = 2.0) -> float:
 
 MARGIN = 0.015     # accuracy_margin(0.97, 1000), rounded: the resolution of the 1,000 validation digits
 
-# %% ../nbs/06_grid_search.ipynb #c035
+# %% ../nbs/06_grid_search.ipynb #c033
 def select_models(rows, margin: float = MARGIN) -> dict:
     "Pick {'large': most accurate, 'fast': fastest within `margin` of the best} by validation accuracy."
     ok = [r for r in rows if r['status'] == 'ok']
@@ -236,7 +236,7 @@ def pareto_front(rows) -> list[dict]:
         if r['val_acc'] > best: front.append(r); best = r['val_acc']
     return front
 
-# %% ../nbs/06_grid_search.ipynb #c038
+# %% ../nbs/06_grid_search.ipynb #c036
 def shortlist_path(results_path) -> Path:
     "Where the second round's rows go: beside the grid's results, `<name>_shortlist.jsonl`."
     results_path = Path(results_path)
@@ -252,7 +252,7 @@ def rows_to_grid(rows) -> ParameterGrid:
     "A `ParameterGrid` of exactly the grid points of `rows`."
     return validate_param_grid([{k: [v] for k, v in r['params'].items()} for r in rows])
 
-# %% ../nbs/06_grid_search.ipynb #c042
+# %% ../nbs/06_grid_search.ipynb #c040
 def plot_grid(rows, selected: dict = None):
     "Validation accuracy against latency (Pareto front marked) and accuracy by each hyperparameter."
     import matplotlib.pyplot as plt
@@ -268,7 +268,8 @@ def plot_grid(rows, selected: dict = None):
         ax.annotate(name, (r['latency_ms'], r['val_acc']), xytext=(5, -12), textcoords='offset points', color='red')
     ax.set_xscale('log')                                   # the fast end is where the configurations crowd
     ax.xaxis.set_major_formatter(plt.ScalarFormatter()); ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    ax.set_xticks([t for t in (0.2, 0.3, 0.5, 1, 2, 3, 5, 10) if min(r['latency_ms'] for r in ok) / 1.5 < t < 1.5 * max(r['latency_ms'] for r in ok)])
+    lo, hi = min(r['latency_ms'] for r in ok), max(r['latency_ms'] for r in ok)
+    ax.set_xticks([t for t in (0.2, 0.3, 0.5, 1, 2, 3, 5, 10) if lo / 1.5 < t < 1.5 * hi])
     ax.set_xlabel('batch-1 latency, PyTorch (ms, log scale)'); ax.set_ylabel('validation accuracy'); ax.legend(loc='lower right')
     fig.colorbar(sc, ax=ax, label='emb_dim')
     for ax, name in zip(axes[1:], names):
@@ -292,7 +293,7 @@ def plot_history(histories: dict):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_grid_search.ipynb #c044
+# %% ../nbs/06_grid_search.ipynb #c042
 def selection_note(name: str, row: dict, margin: float = MARGIN) -> str:
     "One sentence saying how `row` was chosen as model `name` ('fast' or 'large'), for the model's card."
     rules = {'large': 'the most accurate configuration',
@@ -324,7 +325,7 @@ def train_final(row: dict, name: str, epochs: int = 80, out='models', source: st
                history=res.history, train_config=vars(tc), selection=selection)
     return metrics
 
-# %% ../nbs/06_grid_search.ipynb #c067
+# %% ../nbs/06_grid_search.ipynb #c065
 @call_parse
 def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
              results: str = 'nbs/grid_results.jsonl',     # results file (appended, resumable)
@@ -353,9 +354,9 @@ def grid_cli(grid: str = 'nbs/param_grid.json',           # JSON parameter grid
     if failed: print(f"{len(failed)} configurations failed; rerun to retry them")
     if not ok: return
     if shortlist_epochs and not failed:
-        n = 1 if quick else shortlist_epochs
-        print(f"second round: {len(shortlist(ok, top))} configurations for {n} epochs")
-        rows = run_grid(rows_to_grid(shortlist(ok, top)), shortlist_path(results), TrainConfig(**{**vars(train),
+        n, contenders = 1 if quick else shortlist_epochs, shortlist(ok, top)
+        print(f"second round: {len(contenders)} configurations for {n} epochs")
+        rows = run_grid(rows_to_grid(contenders), shortlist_path(results), TrainConfig(**{**vars(train),
                         'epochs': n, 'patience': max(3, n // 3)}), data, run_dir=f'{out}_shortlist', n_jobs=n_jobs,
                         tracking=tracking)
         ok = [r for r in rows if r['status'] == 'ok']
