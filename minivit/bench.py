@@ -10,7 +10,6 @@ __all__ = ['REFERENCE', 'STAND_INS', 'shipped_config', 'benchmark_configs', 'mat
 # %% ../nbs/09_benchmark.ipynb #c003
 import json
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -59,14 +58,9 @@ def matmul_runner(threads: int, n: int = 512):
 def matmul_peak_gflops(threads: int = 1, n: int = 512, repeats: int = 20) -> float:
     "Best GFLOP/s of an `n`x`n` float32 matrix multiply (PyTorch) on `threads` threads."
     prev, run = torch.get_num_threads(), matmul_runner(threads, n)
-    try:
-        for _ in range(3): run()
-        best = min(_timed(run) for _ in range(repeats))
+    try: best = float(np.min(time_interleaved({'matmul': run}, None, repeats, rounds=1, warmup=3)['matmul']))
     finally: torch.set_num_threads(prev)
     return run.flops / best / 1e9
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter(); fn(); return time.perf_counter() - t0
 
 # %% ../nbs/09_benchmark.ipynb #c012
 def export_naive(model: VisionTransformer, path) -> Path:
