@@ -2,6 +2,7 @@
 
 Each notebook is executed by nbdev's own `test_nb` with the skip flags from `settings.ini` (`tst_flags`), so
 `pytest nbs` and `nbdev_test` agree; `--flags slow` forces flagged cells to run, like `nbdev_test --flags slow`.
+Unlike `nbdev_test`, pytest names each notebook as it starts, and each result line here ends with the notebook's time.
 """
 import os
 from pathlib import Path
@@ -13,6 +14,14 @@ os.environ.setdefault("WANDB_MODE", "disabled")   # tests never talk to Weights 
 
 def pytest_addoption(parser):
     parser.addoption("--flags", default="", help="space-separated nbdev test flags to run (e.g. 'slow')")
+
+
+def pytest_report_teststatus(report, config):
+    "Each notebook's result comes with its time: `nbs/05_train.ipynb . (41 s)`, with `-v` `PASSED (41 s)`."
+    if report.when != "call" or not report.nodeid.split("::")[0].endswith(".ipynb"): return None
+    if report.outcome not in ("passed", "failed"): return None
+    took = f"({report.duration:.1f} s)" if report.duration < 10 else f"({report.duration:.0f} s)"
+    return report.outcome, f"{'.' if report.passed else 'F'} {took}", f"{report.outcome.upper()} {took}"
 
 
 def pytest_collect_file(parent, file_path):
