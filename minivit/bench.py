@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from fastcore.script import call_parse
 
-from .grid import time_interleaved
+from .measure import time_interleaved
 from .export import _FlatOutputs, flat_outputs, export_onnx, onnx_program, op_histogram, output_names, quantize_onnx, random_digits
 from .inference import INPUT_NAME, MODELS_DIR, SHIPPED_MODELS, available_cpus, load_session, read_metadata
 from .vit import ViTConfig, VisionTransformer, count_parameters, forward_flops
@@ -231,7 +231,7 @@ def plot_accuracy_latency(results: list,                    # rows with emb_dim,
                           ax=None):
     "Validation accuracy against latency for grid results, coloured by embedding size, sized by depth, Pareto front drawn."
     import matplotlib.pyplot as plt
-    from minivit.grid import pareto_front
+    from minivit.measure import pareto_front
     rows = [{**r, 'status': 'ok', 'latency_ms': r[latency_key]} for r in results
             if r.get('status', 'ok') == 'ok' and r.get(latency_key) is not None and r.get('val_acc') is not None]
     if not rows: raise ValueError(f"no results with 'val_acc' and {latency_key!r} to plot")

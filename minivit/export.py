@@ -238,7 +238,7 @@ BUNDLED_PROVENANCE = ("bundled MNIST subset (10,000 MNIST training digits from t
                       "CC BY-SA 3.0): trained on its 8,000-digit train split, early-stopped on the 1,000-digit "
                       "validation split; test metrics on the 1,000 held-out test digits")
 
-def ship_checkpoint(checkpoint,                 # a checkpoint written by `minivit.grid.train_final`
+def ship_checkpoint(checkpoint,                 # a checkpoint written by `minivit.search.train_final`
                     name: str,                  # 'fast' or 'large'
                     models_dir=None,            # default: the package's `minivit/models`
                     data: str = BUNDLED_PROVENANCE,
@@ -250,6 +250,6 @@ def ship_checkpoint(checkpoint,                 # a checkpoint written by `miniv
     model = VisionTransformer(ViTConfig.from_dict(ckpt['config']))
     model.load_state_dict(ckpt['state_dict'])
     meta = {'data': data, 'metrics': ckpt.get('metrics'), 'name': name, 'grid_key': ckpt.get('grid_key'),
-            'train_config': ckpt.get('train_config'),
+            'trial_id': ckpt.get('trial_id'), 'train_config': ckpt.get('train_config'),
             'selection': selection or ckpt.get('selection') or 'chosen by the grid search on validation accuracy'}
     return export_onnx(model.eval(), Path(models_dir or MODELS_DIR) / f'{name}.onnx', metadata=meta)

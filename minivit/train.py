@@ -173,6 +173,7 @@ def fit(config: ViTConfig,            # the architecture
         device=None,                  # default: CUDA when present, else CPU
         tracking: str | None = None,  # W&B mode: 'offline' (default), 'online' or 'disabled'; `WANDB_MODE` wins
         wandb_group: str | None = None,
+        wandb_dir=None,               # where W&B keeps its files (default: beside `run_dir`)
         progress: bool = True,        # show progress bars
         on_epoch=None,                # called with each epoch's metrics dict
        ) -> FitResult:
@@ -202,7 +203,7 @@ def fit(config: ViTConfig,            # the architecture
         best_state = load_checkpoint(run_dir / 'best.pt')['state_dict']
         start = len(history)
     run = start_wandb({**identity['model'], **identity['train']}, tracking, group=wandb_group,
-                      dir=run_dir.parent if run_dir else '.')
+                      dir=wandb_dir or (run_dir.parent if run_dir else '.'))
     stopped_early = start > 0 and (start - 1 - best_epoch >= tc.patience)
     bar = tqdm(total=tc.epochs * steps, initial=start * steps, disable=not progress, desc='training', leave=False)
     try:
