@@ -394,7 +394,7 @@ class DigitApp(widgets.HBox):
         for w, name in [(self.pad, 'pad'), (self.readout, 'readout'), (self.model_toggle, 'model'),
                         (self.undo_button, 'undo'), (self.clear_button, 'clear'), (controls, 'controls')]:
             w.add_class(f'minivit-{name}')
-        super().__init__([widgets.VBox([self.pad, controls]), self.readout])
+        super().__init__([widgets.VBox([self.pad, controls]), self.readout], layout=widgets.Layout(width='fit-content'))
         self.add_class('minivit-app')
 
         self.pad.on_msg(lambda _, content, buffers: self._guard(self.handle, content))
