@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_MODELS', 'HINT', 'FULL', 'Strokes', 'Throttle', 'RateLimit', 'Shown', 'read_drawing', 'readout_pixels',
-           'KernelOwned', 'DrawingPad', 'Readout', 'default_predictor', 'Models', 'DigitApp']
+           'KernelOwned', 'DrawingPad', 'Readout', 'refuse_page_widgets', 'default_predictor', 'Models', 'DigitApp']
 
 # %% ../nbs/12_app.ipynb #c003
 import math
@@ -335,6 +335,12 @@ class Readout(KernelOwned, anywidget.AnyWidget):
         with self.hold_sync(): self.result, self.pixels = result, pixels
 
 # %% ../nbs/12_app.ipynb #c021
+def refuse_page_widgets():
+    "From now on pages cannot create widgets in this kernel: each attempt is closed at once, and nothing is kept."
+    import comm
+    comm.get_comm_manager().register_target('jupyter.widget', lambda c, msg: c.close())
+
+# %% ../nbs/12_app.ipynb #c024
 DEFAULT_MODELS = {'Fast': 'fast', 'Large': 'large'}
 
 def default_predictor(spec):
@@ -362,7 +368,7 @@ class Models:
                 self.errors[name] = f"The {name} model ({self.specs[name]}) could not be loaded: {e}"
         return self.loaded.get(name)
 
-# %% ../nbs/12_app.ipynb #c023
+# %% ../nbs/12_app.ipynb #c026
 HINT = "Draw a digit"
 FULL = "The drawing is full: Undo or Clear to draw more."
 

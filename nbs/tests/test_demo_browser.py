@@ -232,6 +232,14 @@ MSG_FLOOD_JS = """() => { const pad = window.__pad; let seq = 10**6;
         return seq; })(); }"""
 
 
+# Widgets of the page's own making, 25 of 4 MB each: the kernel must not keep them.
+MAKE_WIDGETS_JS = """async () => { const m = window.jupyterapp.widgetManager, big = 'x'.repeat(4e6);
+    const spec = {model_name: 'HTMLModel', model_module: '@jupyter-widgets/controls', model_module_version: '2.0.0',
+                  view_name: 'HTMLView', view_module: '@jupyter-widgets/controls', view_module_version: '2.0.0'};
+    for (let i = 0; i < 25; i++) m.new_widget(spec, {value: big}).catch(() => {});
+    await new Promise(ok => setTimeout(ok, 3000)); }"""
+
+
 def test_hostile_clients(server, browser):
     "Messages no honest page sends must not crash the kernel, bloat it, or slow down another visitor."
     url, proc = server
@@ -269,6 +277,8 @@ def test_hostile_clients(server, browser):
         assert text.startswith(f"Prediction: {digit} ("), text
         assert time.monotonic() - t < 10, "the other visitor was stalled"
     hostile.evaluate("() => window.__flooding")                         # the flood has been sent in full
+
+    hostile.evaluate(MAKE_WIDGETS_JS)                                  # 100 MB of widgets, refused
 
     # a visitor who leaves mid-stroke
     leaver = open_app(browser, url)
