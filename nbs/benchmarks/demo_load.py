@@ -10,7 +10,8 @@ kernel pool, if one is configured. Then N visitors open the page at the same mom
 - pen-up to answer: from the page's `pointerup` until the page shows the answer for that drawing, by the page's clock;
 - wrong (answer is not the digit drawn) and missing (no answer within 10 s) answers;
 - memory: RSS of the Voila server and all its kernels (pooled ones included), peak over the run, and per kernel;
-- the kernel's own time per reading (rasterising, preprocessing, inference), as the app reports it.
+- the kernel's own time per reading (rasterising, preprocessing, inference), as the app reports it;
+- the websocket traffic of one drawing, from pen down to the answer: messages and bytes each way (medians).
 
     python nbs/benchmarks/demo_load.py --visitors 1 4 8 [--digits 8] [--model Fast] [--root DIR]
 
@@ -43,6 +44,11 @@ async def visitor(browser, url, index, digits, model, out):
     "One visitor: open the page, pick the model, draw `digits` digits; record what happened in `out`."
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
+    frames = dict(up=0, down=0, up_bytes=0, down_bytes=0)        # websocket traffic, counted per drawing
+    def count(direction, payload):
+        frames[direction] += 1; frames[f"{direction}_bytes"] += len(payload)
+    page.on("websocket", lambda ws: (ws.on("framesent", lambda p: count("up", p)),
+                                     ws.on("framereceived", lambda p: count("down", p))))
     try:
         t0 = time.perf_counter()
         await page.goto(url, timeout=180_000)
@@ -61,6 +67,7 @@ async def visitor(browser, url, index, digits, model, out):
             await page.locator(".minivit-prediction", has_text="Draw a digit").wait_for(timeout=30_000)
             await page.evaluate("() => { window.__answers = []; }")
             points = path(DIGITS[digit])
+            frames.update(up=0, down=0, up_bytes=0, down_bytes=0)
             await page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
             await page.mouse.down()
             for x, y in points[1:]:
@@ -72,6 +79,7 @@ async def visitor(browser, url, index, digits, model, out):
             except Exception:
                 out["missing"] += 1; continue
             answer = (await page.evaluate("() => window.__answers"))[0]
+            out["frames"].append(dict(frames))
             out["ms"].append(answer["ms"])
             if not answer["text"].startswith(f"Prediction: {digit} "): out["wrong"].append((digit, answer["text"]))
             m = KERNEL_MS.search(await page.locator(".minivit-time").inner_text())
@@ -84,7 +92,7 @@ async def visitor(browser, url, index, digits, model, out):
 
 async def visitors(url, n, digits, model):
     from playwright.async_api import async_playwright
-    outs = [dict(ms=[], wrong=[], missing=0, kernel_ms=[], ready_s=None, served_s=None) for _ in range(n)]
+    outs = [dict(ms=[], wrong=[], missing=0, kernel_ms=[], ready_s=None, served_s=None, frames=[]) for _ in range(n)]
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try: await asyncio.gather(*(visitor(browser, url, i, digits, model, out) for i, out in enumerate(outs)))
@@ -117,6 +125,8 @@ def run(n: int, digits: int = 8, model: str | None = None, root=ROOT, voila_args
                 peak_mb=peak[0]["total"], server_mb=peak[0]["server"], kernels=len(kernels),
                 kernel_mb=statistics.median(kernels) if kernels else float("nan"), after_mb=after["total"],
                 kernel_ms=statistics.median(x for o in outs for x in o["kernel_ms"]) if any(o["kernel_ms"] for o in outs) else float("nan"),
+                traffic={k: statistics.median(f[k] for o in outs for f in o["frames"]) for k in ("up", "down", "up_bytes", "down_bytes")}
+                        if any(o["frames"] for o in outs) else None,
                 errors=[o["error"] for o in outs if "error" in o], wrong_examples=[w for o in outs for w in o["wrong"]][:5])
 
 
@@ -145,6 +155,10 @@ def main():
     for n in args.visitors:
         r = run(n, args.digits, args.model, Path(args.root).resolve(), args.voila_arg)
         print(row(r), flush=True)
+        if r["traffic"]:
+            t = r["traffic"]
+            print(f"  websocket per drawing (median, pen down to answer): {t['up']:.0f} messages up ({t['up_bytes'] / 1e3:.1f} kB), "
+                  f"{t['down']:.0f} down ({t['down_bytes'] / 1e3:.1f} kB)", file=sys.stderr, flush=True)
         for e in r["errors"]: print(f"  visitor error: {e}", file=sys.stderr)
         for w in r["wrong_examples"]: print(f"  wrong: drew {w[0]}, page said {w[1]!r}", file=sys.stderr)
 
