@@ -69,7 +69,7 @@ def test_docs_preprocess_without_quarto(tmp_path):
     cfg = yaml.safe_load((ROOT / "_quarto.yml").read_text())
     assert cfg["project"]["type"] == "website" and "nbdev.yml" in cfg["metadata-files"]
     # What `nbdev_proc_nbs` does, minus `_ensure_quarto`: refresh the Quarto config, process the notebooks.
-    code = INSTALLER_GUARD + "from nbdev.serve import proc_nbs; q.refresh_quarto_yml(); proc_nbs()"
+    code = INSTALLER_GUARD + "from nbdev.serve import proc_nbs; q.refresh_quarto_yml(); proc_nbs(force=True)"
     env, mark = guarded_env(tmp_path)
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
