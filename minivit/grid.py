@@ -147,10 +147,14 @@ def selection_note(name: str, row: dict, margin: float = MARGIN) -> str:
             f"batch-1 latency {row['latency_ms']:.2f} ms in PyTorch); chosen on validation digits only")
 
 # %% ../nbs/06_grid_search.ipynb #c029
+def _cpu_seconds(r) -> float:
+    if r.get('cpu_seconds') is not None: return r['cpu_seconds']
+    return r.get('seconds', r.get('train_seconds', 0)) * r.get('cpus', 1)
+
 def search_compute(rows) -> dict:
-    "Trials, trial-epochs and CPU-hours (training seconds x CPUs per trial) spent by the trials in `rows`."
+    "Trials, trial-epochs and CPU-hours (measured CPU time, else training seconds x CPUs) spent by the trials in `rows`."
     return {'trials': len(rows), 'trial_epochs': sum(r.get('epochs_run', 0) for r in rows),
-            'cpu_hours': sum(r.get('seconds', r.get('train_seconds', 0)) * r.get('cpus', 1) for r in rows) / 3600}
+            'cpu_hours': sum(map(_cpu_seconds, rows)) / 3600}
 
 def best_per_arch(rows) -> list[dict]:
     "For each architecture, its row at the learning rate that did best (most epochs run first, then accuracy)."

@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['make_datasets', 'train_trial', 'search_settings', 'check_settings', 'trial_row', 'experiment_rows',
-           'time_architectures', 'ResultsWriter', 'connect_ray', 'default_gpus_per_trial', 'run_search', 'train_final',
-           'default_runs_dir', 'search_and_choose', 'grid_cli']
+           'time_architectures', 'ResumableASHA', 'ResultsWriter', 'connect_ray', 'default_gpus_per_trial',
+           'run_search', 'train_final', 'default_runs_dir', 'search_and_choose', 'grid_cli']
 
 # %% ../nbs/06a_search.ipynb #c003
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ os.environ.setdefault('TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_
 os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+from ray.tune.schedulers import ASHAScheduler
 
 from .grid import (MARGIN, arch_key, config_key, default_grid_path, load_param_grid, read_results, select_models,
                           selection_note, split_params, validate_param_grid, write_results)
@@ -50,8 +52,13 @@ def train_trial(config: dict):
     work = Path(tempfile.mkdtemp(prefix='minivit-trial-'))             # fit's run_dir: last.pt, best.pt
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None: checkpoint.to_directory(work)           # retried or resumed: continue from here
+    spent = work / 'cpu_seconds.json'                                  # CPU time of earlier runs of this trial
+    before, t0 = json.loads(spent.read_text()) if spent.exists() else 0., time.process_time()
     def report(row):
-        tune.report({**row, 'epochs_run': row['epoch'] + 1}, checkpoint=tune.Checkpoint.from_directory(work))
+        cpu = before + time.process_time() - t0                         # every thread of this process, not wall time
+        spent.write_text(json.dumps(cpu))
+        tune.report({**row, 'epochs_run': row['epoch'] + 1, 'cpu_seconds': cpu},
+                    checkpoint=tune.Checkpoint.from_directory(work))
     try:
         fit(model_cfg, make_datasets(**config['data']), tc, run_dir=work, tracking=config['tracking'],
             wandb_group=config['experiment'], wandb_dir=config.get('wandb_dir'), progress=False, on_epoch=report)
@@ -114,7 +121,8 @@ def trial_row(folder, max_epochs: int, latency: dict = None) -> dict | None:
            'trial_id': reports[-1]['trial_id'] if reports else folder.name.split('_')[0], 'folder': folder.name,
            'epochs_run': len(reports), 'max_epochs': max_epochs, 'complete': len(reports) >= max_epochs,
            'history': [{k: r[k] for k in _HISTORY_KEYS if k in r} for r in reports],
-           'seconds': reports[-1]['seconds'] if reports else 0., 'cpus': config['resources']['cpu'],
+           'seconds': reports[-1]['seconds'] if reports else 0., 'cpu_seconds': reports[-1].get('cpu_seconds') if reports else 0.,
+           'cpus': config['resources']['cpu'],
            'gpus': config['resources']['gpu'], 'pids': sorted({r['pid'] for r in written}),
            'resumed_at': _resumed_at(written),
            'train_config': {**config['train'], **split_params(params)[1]}}
@@ -165,6 +173,24 @@ def time_architectures(folder, threads: int = 1, runs: int = 200, rounds: int = 
     return table
 
 # %% ../nbs/06a_search.ipynb #c018
+def _trial_dirname(trial) -> str:
+    "A trial's folder: its id and its grid point, e.g. 'e3c8e_00002_emb_dim=64,lr=0.005,...'."
+    return f"{trial.trial_id}_{config_key(trial.config['params'])}"
+
+class ResumableASHA(ASHAScheduler):
+    "`ASHAScheduler` whose rung records are rebuilt from the trials' reports when an experiment is resumed."
+    def __init__(self, folder, **kwargs):
+        super().__init__(**kwargs)
+        self.folder = str(folder)
+
+    def on_trial_add(self, tune_controller, trial):
+        super().on_trial_add(tune_controller, trial)
+        reports = _trial_reports(Path(self.folder) / _trial_dirname(trial))
+        at = {r['training_iteration']: r[self._metric] for r in reports if self._metric in r}
+        for milestone, recorded in self._trial_info[trial.trial_id]._rungs:     # ASHA's own (milestone, {trial: score})
+            if milestone in at: recorded[trial.trial_id] = self._metric_op * at[milestone]
+
+# %% ../nbs/06a_search.ipynb #c022
 class ResultsWriter(tune.Callback):
     "A Tune callback: rewrite the results file whenever a trial ends, and print a line about it."
     def __init__(self, folder, results, verbose: bool = True):
@@ -186,10 +212,7 @@ class ResultsWriter(tune.Callback):
     def on_trial_complete(self, iteration, trials, trial, **info): self._trial_ended(trials, trial, 'finished')
     def on_trial_error(self, iteration, trials, trial, **info): self._trial_ended(trials, trial, 'failed')
 
-# %% ../nbs/06a_search.ipynb #c019
-def _trial_dirname(trial) -> str:
-    return f"{trial.trial_id}_{config_key(trial.config['params'])}"
-
+# %% ../nbs/06a_search.ipynb #c023
 def connect_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     "Connect to the Ray cluster at `address` ('auto' or 'host:port'), or start Ray on this machine; True if started here."
     import ray
@@ -204,7 +227,7 @@ def default_gpus_per_trial() -> float:
     import ray
     return 0.25 if ray.cluster_resources().get('GPU', 0) > 0 else 0.
 
-# %% ../nbs/06a_search.ipynb #c020
+# %% ../nbs/06a_search.ipynb #c024
 def run_search(settings: dict,                 # from `search_settings`
                out,                            # folder of experiments (Tune's storage path)
                name: str = 'grid',             # this experiment's folder in `out`
@@ -218,7 +241,6 @@ def run_search(settings: dict,                 # from `search_settings`
                num_cpus: int | None = None,    # CPUs of a local Ray (default: all)
               ) -> list[dict]:
     "Run (or resume) a search on Ray Tune with ASHA; returns the results rows (also written to `results`)."
-    from ray.tune.schedulers import ASHAScheduler
     folder = Path(out).expanduser().resolve() / name
     results = Path(results) if results else folder / 'results.jsonl'
     check_settings(folder, settings)
@@ -228,13 +250,14 @@ def run_search(settings: dict,                 # from `search_settings`
         trainable = tune.with_resources(train_trial, {'cpu': cpus_per_trial, 'gpu': gpus})
         if tune.Tuner.can_restore(folder):
             if verbose: print(f"resuming the search in {folder}", flush=True)
+            logging.getLogger('ray.tune.analysis.experiment_analysis').setLevel(logging.ERROR)   # "no metrics" of trials not started
             tuner = tune.Tuner.restore(str(folder), trainable, resume_errored=True)
         else:
             space = {'params': tune.grid_search(settings['grid']), 'train': settings['train'], 'data': settings['data'],
                      'threads': cpus_per_trial, 'tracking': wandb_mode(tracking), 'experiment': name,
                      'wandb_dir': str(folder),                  # offline W&B runs: folder/wandb/offline-run-*
                      'resources': {'cpu': cpus_per_trial, 'gpu': gpus}}
-            scheduler = ASHAScheduler(time_attr='training_iteration', max_t=settings['max_epochs'],
+            scheduler = ResumableASHA(folder, time_attr='training_iteration', max_t=settings['max_epochs'],
                                       grace_period=settings['grace'], reduction_factor=settings['reduction'])
             tuner = tune.Tuner(trainable, param_space=space,
                 tune_config=tune.TuneConfig(metric='valid_acc', mode='max', scheduler=scheduler,
@@ -254,7 +277,7 @@ def run_search(settings: dict,                 # from `search_settings`
     write_results(rows, results)
     return rows
 
-# %% ../nbs/06a_search.ipynb #c024
+# %% ../nbs/06a_search.ipynb #c028
 def train_final(row: dict, name: str, epochs: int = 150, out='models', source: str = 'bundled',
                 tracking: str | None = None, progress: bool = True, selection: str | None = None) -> dict:
     "Retrain a chosen results row for `epochs` (resumable), evaluate on valid and test, save `out/name.pt`; returns metrics."
@@ -278,7 +301,7 @@ def train_final(row: dict, name: str, epochs: int = 150, out='models', source: s
                history=res.history, train_config=vars(tc), selection=selection)
     return metrics
 
-# %% ../nbs/06a_search.ipynb #c026
+# %% ../nbs/06a_search.ipynb #c030
 def default_runs_dir() -> Path:
     "Where experiments go by default: `$MINIVIT_RUNS`, else `~/minivit-runs`."
     return Path(os.environ.get('MINIVIT_RUNS', Path.home() / 'minivit-runs')).expanduser()
@@ -309,7 +332,7 @@ def search_and_choose(settings: dict, out, name: str, results=None, address=None
             print(f"{n} final: valid acc {m['valid']['acc']:.4f}, test acc {m['test']['acc']:.4f} ({Path(models) / n}.pt)")
     return chosen
 
-# %% ../nbs/06a_search.ipynb #c027
+# %% ../nbs/06a_search.ipynb #c031
 @call_parse
 def grid_cli(grid: str = None,                 # JSON parameter grid (default: the project's nbs/param_grid.json)
              out: str = None,                  # experiments folder (default: $MINIVIT_RUNS or ~/minivit-runs)
