@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['make_datasets', 'train_trial', 'search_settings', 'check_settings', 'trial_row', 'experiment_rows',
-           'time_architectures', 'ResumableASHA', 'ResultsWriter', 'connect_ray', 'default_gpus_per_trial',
+           'time_architectures', 'ResumableASHA', 'ResultsWriter', 'connect_ray', 'default_gpus_per_trial', 'new_tuner',
            'run_search', 'train_final', 'default_runs_dir', 'search_and_choose', 'grid_cli']
 
 # %% ../nbs/06a_search.ipynb #c003
@@ -22,6 +22,7 @@ from fastcore.script import call_parse
 
 os.environ.setdefault('TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S', '0')   # a checkpoint per epoch is intended
 os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
+import ray
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler
@@ -215,7 +216,6 @@ class ResultsWriter(tune.Callback):
 # %% ../nbs/06a_search.ipynb #c023
 def connect_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     "Connect to the Ray cluster at `address` ('auto' or 'host:port'), or start Ray on this machine; True if started here."
-    import ray
     if ray.is_initialized(): return False
     kw = dict(include_dashboard=False, logging_level='WARNING', log_to_driver=False)
     if address: ray.init(address=address, **kw)
@@ -224,10 +224,28 @@ def connect_ray(address: str | None = None, num_cpus: int | None = None) -> bool
 
 def default_gpus_per_trial() -> float:
     "A quarter of a GPU per trial when the cluster has GPUs (small trials share one), else none."
-    import ray
     return 0.25 if ray.cluster_resources().get('GPU', 0) > 0 else 0.
 
 # %% ../nbs/06a_search.ipynb #c024
+def new_tuner(settings: dict, folder: Path, results, trainable, gpus: float, cpus_per_trial: int = 1,
+              max_failures: int = 2, tracking: str | None = None, verbose: bool = True):
+    "A `Tuner` for a new search in `folder`: one trial per grid point, `ResumableASHA`, one checkpoint kept per trial."
+    space = {'params': tune.grid_search(settings['grid']), 'train': settings['train'], 'data': settings['data'],
+             'threads': cpus_per_trial, 'tracking': wandb_mode(tracking), 'experiment': folder.name,
+             'wandb_dir': str(folder),                          # offline W&B runs: folder/wandb/offline-run-*
+             'resources': {'cpu': cpus_per_trial, 'gpu': gpus}}
+    scheduler = ResumableASHA(folder, time_attr='training_iteration', max_t=settings['max_epochs'],
+                              grace_period=settings['grace'], reduction_factor=settings['reduction'])
+    return tune.Tuner(trainable, param_space=space,
+        tune_config=tune.TuneConfig(metric='valid_acc', mode='max', scheduler=scheduler,
+                                    trial_dirname_creator=_trial_dirname, trial_name_creator=_trial_dirname),
+        run_config=tune.RunConfig(name=folder.name, storage_path=str(folder.parent), verbose=0,
+                                  failure_config=tune.FailureConfig(max_failures=max_failures),
+                                  checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                                  # the JSON logger first: a trial's last report is written when the writer reads it
+                                  callbacks=[JsonLoggerCallback(), CSVLoggerCallback(), ResultsWriter(folder, results, verbose)]))
+
+# %% ../nbs/06a_search.ipynb #c025
 def run_search(settings: dict,                 # from `search_settings`
                out,                            # folder of experiments (Tune's storage path)
                name: str = 'grid',             # this experiment's folder in `out`
@@ -252,32 +270,16 @@ def run_search(settings: dict,                 # from `search_settings`
             if verbose: print(f"resuming the search in {folder}", flush=True)
             logging.getLogger('ray.tune.analysis.experiment_analysis').setLevel(logging.ERROR)   # "no metrics" of trials not started
             tuner = tune.Tuner.restore(str(folder), trainable, resume_errored=True)
-        else:
-            space = {'params': tune.grid_search(settings['grid']), 'train': settings['train'], 'data': settings['data'],
-                     'threads': cpus_per_trial, 'tracking': wandb_mode(tracking), 'experiment': name,
-                     'wandb_dir': str(folder),                  # offline W&B runs: folder/wandb/offline-run-*
-                     'resources': {'cpu': cpus_per_trial, 'gpu': gpus}}
-            scheduler = ResumableASHA(folder, time_attr='training_iteration', max_t=settings['max_epochs'],
-                                      grace_period=settings['grace'], reduction_factor=settings['reduction'])
-            tuner = tune.Tuner(trainable, param_space=space,
-                tune_config=tune.TuneConfig(metric='valid_acc', mode='max', scheduler=scheduler,
-                                            trial_dirname_creator=_trial_dirname, trial_name_creator=_trial_dirname),
-                run_config=tune.RunConfig(name=name, storage_path=str(folder.parent), verbose=0,
-                                          failure_config=tune.FailureConfig(max_failures=max_failures),
-                                          checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                                          # the loggers first: a trial's last report is on disk when the writer reads it
-                                          callbacks=[JsonLoggerCallback(), CSVLoggerCallback(),
-                                                     ResultsWriter(folder, results, verbose)]))
+        else: tuner = new_tuner(settings, folder, results, trainable, gpus, cpus_per_trial, max_failures, tracking, verbose)
         tuner.fit()
     finally:
-        if started:
-            import ray; ray.shutdown()
+        if started: ray.shutdown()
     time_architectures(folder)
     rows = experiment_rows(folder)
     write_results(rows, results)
     return rows
 
-# %% ../nbs/06a_search.ipynb #c028
+# %% ../nbs/06a_search.ipynb #c029
 def train_final(row: dict, name: str, epochs: int = 150, out='models', source: str = 'bundled',
                 tracking: str | None = None, progress: bool = True, selection: str | None = None) -> dict:
     "Retrain a chosen results row for `epochs` (resumable), evaluate on valid and test, save `out/name.pt`; returns metrics."
@@ -301,7 +303,7 @@ def train_final(row: dict, name: str, epochs: int = 150, out='models', source: s
                history=res.history, train_config=vars(tc), selection=selection)
     return metrics
 
-# %% ../nbs/06a_search.ipynb #c030
+# %% ../nbs/06a_search.ipynb #c031
 def default_runs_dir() -> Path:
     "Where experiments go by default: `$MINIVIT_RUNS`, else `~/minivit-runs`."
     return Path(os.environ.get('MINIVIT_RUNS', Path.home() / 'minivit-runs')).expanduser()
@@ -332,7 +334,7 @@ def search_and_choose(settings: dict, out, name: str, results=None, address=None
             print(f"{n} final: valid acc {m['valid']['acc']:.4f}, test acc {m['test']['acc']:.4f} ({Path(models) / n}.pt)")
     return chosen
 
-# %% ../nbs/06a_search.ipynb #c031
+# %% ../nbs/06a_search.ipynb #c032
 @call_parse
 def grid_cli(grid: str = None,                 # JSON parameter grid (default: the project's nbs/param_grid.json)
              out: str = None,                  # experiments folder (default: $MINIVIT_RUNS or ~/minivit-runs)
