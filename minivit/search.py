@@ -66,7 +66,7 @@ def train_trial(config: dict):
     finally: shutil.rmtree(work, ignore_errors=True)
 
 # %% ../nbs/06a_search.ipynb #c011
-def search_settings(grid, max_epochs: int = 27, grace: int = 1, reduction: int = 3, train: TrainConfig = None,
+def search_settings(grid, max_epochs: int = 27, grace: int = 3, reduction: int = 3, train: TrainConfig = None,
                     data: dict = None, order_seed: int = 0) -> dict:
     "The settings that define a search (JSON-able): the grid expanded, validated and shuffled, the budget, recipe and data."
     grid = grid if hasattr(grid, 'param_grid') else validate_param_grid(grid)
@@ -342,7 +342,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              results: str = None,              # results file (default: OUT/NAME/results.jsonl)
              address: str = None,              # Ray cluster to run on: 'auto' or HOST:PORT (default: Ray on this machine)
              epochs: int = 27,                 # most epochs a trial can reach
-             grace: int = 1,                   # epochs before ASHA's first cut
+             grace: int = None,                # epochs before ASHA's first cut (default: 3, or 1 with --quick)
              reduction: int = 3,               # ASHA keeps 1/reduction of the trials at each rung
              batch_size: int = 64,
              cpus_per_trial: int = 1,
@@ -357,6 +357,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
     "Run (or resume) the grid search on Ray Tune, choose Fast and Large, and optionally train them."
     try:
         grid_path = Path(grid) if grid else default_grid_path()
+        grace = grace or (1 if quick else 3)
         settings = search_settings(load_param_grid(grid_path), 3 if quick else epochs, grace, reduction,
                                    TrainConfig(batch_size=batch_size),
                                    {'source': source, **({'n_train': 1000, 'n_valid': 500} if quick else {})})
