@@ -181,7 +181,7 @@ def plot_search(rows, selected: dict = None):
     for w in widths: a.plot([], [], color=cmap(widths.index(w) / max(1, len(widths) - 1)), label=f'emb_dim {w}')
     a.set_xscale('log'); a.set_xlabel('epoch (log scale)'); a.set_ylabel('validation accuracy'); a.legend(loc='lower right')
     a.set_title('every trial: stopped where it fell behind')
-    final = finalists(ok)
+    final = [r for r in finalists(ok) if 'latency_ms' in r]             # latency is measured when the search ends
     if final:
         b.scatter([r['latency_ms'] for r in final], [r['val_acc'] for r in final],
                   c=[cmap(widths.index(r['emb_dim']) / max(1, len(widths) - 1)) for r in final], s=40)
