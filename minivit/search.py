@@ -27,7 +27,7 @@ from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler
 
-from .grid import (MARGIN, arch_key, config_key, default_grid_path, load_param_grid, read_results, select_models,
+from .grid import (MARGIN, arch_key, config_key, default_grid_path, load_param_grid, select_models,
                           selection_note, split_params, validate_param_grid, write_results)
 from .measure import example_input, time_interleaved
 from .train import TrainConfig, evaluate, fit, wandb_mode
