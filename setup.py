@@ -39,7 +39,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(),
     include_package_data = True,
-    package_data = {cfg['lib_name']: ['data/*.npz', 'data/*.md', 'models/*.onnx', 'models/*.json']},
+    package_data = {cfg['lib_name']: ['assets/digits/*.npz', 'assets/digits/*.md', 'assets/models/*.onnx', 'assets/models/*.json']},
     install_requires = requirements,
     extras_require={ 'dev': dev_requirements },
     dependency_links = cfg.get('dep_links','').split(),

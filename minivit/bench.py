@@ -26,14 +26,15 @@ import torch
 from fastcore.script import call_parse
 
 from .measure import time_interleaved
-from .export import _FlatOutputs, flat_outputs, export_onnx, onnx_program, op_histogram, output_names, quantize_onnx, random_digits
-from .inference import INPUT_NAME, MODELS_DIR, SHIPPED_MODELS, available_cpus, load_session, model_path, read_metadata, session_options
+from .contract import INPUT_NAME, output_names
+from .export import _FlatOutputs, flat_outputs, export_onnx, onnx_program, op_histogram, quantize_onnx, random_digits
+from .inference import MODELS_DIR, SHIPPED_MODELS, available_cpus, load_session, model_path, read_metadata, session_options
 from .vit import ViTConfig, VisionTransformer, count_parameters, forward_flops
 
 # %% ../nbs/09_benchmark.ipynb #c006
-REFERENCE = ViTConfig(emb_dim=64, num_heads=4, n_layers=2, mlp_ratio=2)
-STAND_INS = {'fast': ViTConfig(emb_dim=64, num_heads=2, n_layers=1, mlp_ratio=2),
-             'large': ViTConfig(emb_dim=128, num_heads=4, n_layers=3, mlp_ratio=4)}
+REFERENCE = ViTConfig(emb_dim=64, num_heads=4, num_layers=2, mlp_ratio=2)
+STAND_INS = {'fast': ViTConfig(emb_dim=64, num_heads=2, num_layers=1, mlp_ratio=2),
+             'large': ViTConfig(emb_dim=128, num_heads=4, num_layers=3, mlp_ratio=4)}
 
 def shipped_config(name: str) -> ViTConfig | None:
     "Architecture of the shipped model `name` ('fast' or 'large'), from its metadata; None if it is not shipped."
@@ -71,7 +72,7 @@ def matmul_peak_gflops(threads: int = 1, n: int = 512, repeats: int = 20) -> flo
 # %% ../nbs/09_benchmark.ipynb #c012
 def export_naive(model: VisionTransformer, path) -> Path:
     "Export the way most tutorials do: TorchScript exporter defaults, `dynamic_axes`, batch-1 example, no optimiser."
-    names = output_names(model.config.n_layers)
+    names = output_names(model.config.num_layers)
     c = model.config
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -127,7 +128,7 @@ def check_parity(runs: dict, batches=(1, 256), atol: float = 1e-4) -> dict:
             worst[path] = max(worst.get(path, 0.), diff)
     return worst
 
-# %% ../nbs/09_benchmark.ipynb #c014b
+# %% ../nbs/09_benchmark.ipynb #c016
 @functools.cache
 def _shared_arena():
     "Register, once per process, the CPU arena that sessions with `session.use_env_allocators` share."
@@ -143,7 +144,7 @@ def shared_arena_session(model, threads: int) -> ort.InferenceSession:
     try: return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
     except Exception as e: raise ValueError(f"{path} is not a valid ONNX model that ONNX Runtime can load: {e}") from e
 
-# %% ../nbs/09_benchmark.ipynb #c017b
+# %% ../nbs/09_benchmark.ipynb #c022
 def _busy_seconds():
     "CPU seconds the whole machine spent busy at normal priority (niced processes left out), from /proc/stat; None elsewhere."
     try: fields = Path('/proc/stat').read_text().split('\n', 1)[0].split()
@@ -169,7 +170,7 @@ class OtherLoad:
             others = (busy - busy0) - (_own_seconds() - own0)
             self.cpus = max(0., others / (time.perf_counter() - t0))
 
-# %% ../nbs/09_benchmark.ipynb #c018
+# %% ../nbs/09_benchmark.ipynb #c024
 def benchmark(models: dict,              # {label: VisionTransformer}
               workdir=None,              # where the ONNX files go (default: a temporary folder)
               threads=(1, 2),            # thread counts, fixed in both frameworks
@@ -212,7 +213,7 @@ def benchmark(models: dict,              # {label: VisionTransformer}
     df[f'speedup@{big_batch}'] = df[f'images_per_s@{big_batch}'].values / torch_rows.loc[key, f'images_per_s@{big_batch}'].values
     return df
 
-# %% ../nbs/09_benchmark.ipynb #c023
+# %% ../nbs/09_benchmark.ipynb #c029
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     "The benchmark as a readable table: one row per model, path and thread count."
     big = [c for c in df.columns if c.startswith('images_per_s@')][0]
@@ -222,7 +223,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         {'mflops': 2, 'p50_ms': 3, 'p99_ms': 3, 'speedup_p50': 2, big: 0, 'speedup' + big[len('images_per_s'):]: 2,
          'gflops': 2, 'peak_pct': 1})
 
-# %% ../nbs/09_benchmark.ipynb #c025a
+# %% ../nbs/09_benchmark.ipynb #c032
 LEGEND = {
     'reference': 'the classic small ViT for MNIST (embedding 64, 2 blocks of 4 heads, MLP ratio 2), the design the '
                  'latency goal is stated against; fast and large are the shipped models\' architectures; all three are '
@@ -255,7 +256,7 @@ def legend(big_batch: int = 256, width: int = 118) -> str:
     return '\n'.join(textwrap.fill(text, width, initial_indent=f'{key:<{pad}}', subsequent_indent=' ' * pad,
                                    break_on_hyphens=False) for key, text in items.items())
 
-# %% ../nbs/09_benchmark.ipynb #c028
+# %% ../nbs/09_benchmark.ipynb #c037
 def latency_goal(df: pd.DataFrame, reference: str = 'reference') -> pd.DataFrame:
     "Batch-1 p50 of every model's ORT fp32 path relative to the naive export of `reference`, per thread count."
     naive = df[(df.model == reference) & (df.path == 'ort-fp32-naive')].set_index('threads').p50_ms
@@ -263,7 +264,7 @@ def latency_goal(df: pd.DataFrame, reference: str = 'reference') -> pd.DataFrame
     ours['vs naive reference'] = ours.p50_ms.values / naive.loc[ours.threads].values
     return ours.set_index(['model', 'path', 'threads'])[['nodes', 'p50_ms', 'p99_ms', 'vs naive reference']].round(3)
 
-# %% ../nbs/09_benchmark.ipynb #c033
+# %% ../nbs/09_benchmark.ipynb #c042
 def plot_latency(df: pd.DataFrame, ax=None):
     "Batch-1 latency per model and path: bars at the median, whiskers up to the 99th percentile."
     import matplotlib.pyplot as plt
@@ -281,7 +282,7 @@ def plot_latency(df: pd.DataFrame, ax=None):
     ax.legend(fontsize=8, ncols=2)
     return ax.figure
 
-# %% ../nbs/09_benchmark.ipynb #c036
+# %% ../nbs/09_benchmark.ipynb #c045
 def profile_ops(files: dict, threads: int = 1, runs: int = 100) -> pd.DataFrame:
     "Nodes and microseconds per batch-1 call of each operator type ONNX Runtime runs, for each `{label: onnx file}`."
     import onnxruntime as ort
@@ -308,8 +309,8 @@ def profile_ops(files: dict, threads: int = 1, runs: int = 100) -> pd.DataFrame:
     table.loc['(all kernels)'] = table.sum()
     return table.round(1)
 
-# %% ../nbs/09_benchmark.ipynb #c041
-def plot_accuracy_latency(results: list,                    # rows with emb_dim, num_heads, n_layers, mlp_ratio, val_acc and `latency_key`
+# %% ../nbs/09_benchmark.ipynb #c050
+def plot_accuracy_latency(results: list,                    # rows with emb_dim, num_heads, num_layers, mlp_ratio, val_acc and `latency_key`
                           latency_key: str = 'latency_ms',  # which latency to put on the x axis
                           label: str = 'batch-1 latency (ms)',
                           ax=None):
@@ -321,17 +322,17 @@ def plot_accuracy_latency(results: list,                    # rows with emb_dim,
     if not rows: raise ValueError(f"no results with 'val_acc' and {latency_key!r} to plot")
     ax = ax or plt.subplots(figsize=(7, 4.2))[1]
     sc = ax.scatter([r['latency_ms'] for r in rows], [r['val_acc'] for r in rows], c=[r['emb_dim'] for r in rows],
-                    s=[15 + 20 * r['n_layers'] ** 2 for r in rows], cmap='viridis', alpha=.8, edgecolors='k', linewidths=.3)
+                    s=[15 + 20 * r['num_layers'] ** 2 for r in rows], cmap='viridis', alpha=.8, edgecolors='k', linewidths=.3)
     front = pareto_front(rows)
     ax.plot([r['latency_ms'] for r in front], [r['val_acc'] for r in front], 'r--', lw=1, label='Pareto front')
     for r in front:
-        ax.annotate(f"{r['emb_dim']}/{r['num_heads']}h/{r['n_layers']}L/×{r['mlp_ratio']}", (r['latency_ms'], r['val_acc']),
+        ax.annotate(f"{r['emb_dim']}/{r['num_heads']}h/{r['num_layers']}L/×{r['mlp_ratio']}", (r['latency_ms'], r['val_acc']),
                     xytext=(4, -10), textcoords='offset points', fontsize=7)
     ax.figure.colorbar(sc, ax=ax, label='emb_dim (marker size: layers)')
     ax.set_xlabel(label); ax.set_ylabel('validation accuracy'); ax.legend(loc='lower right')
     return ax.figure
 
-# %% ../nbs/09_benchmark.ipynb #c048
+# %% ../nbs/09_benchmark.ipynb #c057
 def _with_legend(f):
     "Append `LEGEND` to `f`'s docstring: `--help` shows the description, and with it what the output's columns mean."
     f.__doc__ += ' What the output shows (explained again under its tables): ' + ' '.join(f"{k}: {v}." for k, v in LEGEND.items())

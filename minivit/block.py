@@ -30,7 +30,7 @@ class Block(nn.Module):
     def __init__(self,
                  dim: int,                # embedding size
                  num_heads: int,          # attention heads
-                 mlp_ratio: float = 4.,   # MLP hidden size as a multiple of `dim`
+                 mlp_ratio: float = 2.,   # MLP hidden size as a multiple of `dim` (as `ViTConfig`)
                  drop: float = 0.,        # dropout after the attention projection and in the MLP
                  attn_drop: float = 0.,   # dropout on the attention weights
                 ):
@@ -40,12 +40,13 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = MLP(dim, int(dim * mlp_ratio), drop)
 
-    def forward(self, x, return_attention: bool | str = False):
-        "`x` (B, N, dim) -> same shape; with `return_attention` (True or 'full'), also the attention, as in `MultiHeadSelfAttention`."
-        if return_attention:
-            y, attn = self.attn(self.norm1(x), return_attention=return_attention)
-        else:
-            y = self.attn(self.norm1(x))
+    def forward(self, x):
+        "`x` (B, N, dim) -> same shape."
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+    def forward_with_weights(self, x):
+        "`x` (B, N, dim) -> (same shape, the block's attention weights (B, heads, N, N)), on the explicit attention path."
+        y, attn = self.attn.forward_with_weights(self.norm1(x))
         x = x + y
-        x = x + self.mlp(self.norm2(x))
-        return (x, attn) if return_attention else x
+        return x + self.mlp(self.norm2(x)), attn

@@ -7,10 +7,10 @@ __all__ = ['as_array', 'normalise_map', 'gray_to_rgb', 'attention_overlay', 'att
            'rollout_cls_map']
 
 # %% ../nbs/11_explain.ipynb #c003
-import math
-
 import numpy as np
 from PIL import Image
+
+from .contract import grid_side
 
 # %% ../nbs/11_explain.ipynb #c006
 def as_array(x, dtype=np.float32) -> np.ndarray:
@@ -93,8 +93,5 @@ def attention_rollout(attentions,                # full attention matrices, one 
 def rollout_cls_map(attentions, **kwargs) -> np.ndarray:
     "The CLS token's rolled-out attention over the patches, CLS dropped, as a `(B, side, side)` grid."
     rollout = attention_rollout(attentions, **kwargs)
-    N = rollout.shape[-1]
-    side = math.isqrt(N - 1)
-    if N < 2 or side * side != N - 1:
-        raise ValueError(f"a sequence of {N} tokens is not a CLS token followed by a square grid of patches")
+    side = grid_side(rollout.shape[-1])
     return rollout[:, 0, 1:].reshape(-1, side, side)

@@ -75,7 +75,7 @@ def load_param_grid(path) -> ParameterGrid:
 
 # %% ../nbs/06_grid_search.ipynb #c010
 def config_key(params: dict) -> str:
-    "A stable name for a grid point, e.g. 'emb_dim=64,lr=0.005,mlp_ratio=2,n_layers=1,num_heads=2'."
+    "A stable name for a grid point, e.g. 'emb_dim=64,lr=0.005,mlp_ratio=2,num_heads=2,num_layers=1'."
     return ','.join(f"{k}={params[k]}" for k in sorted(params))
 
 def arch_key(params: dict) -> str:
@@ -167,7 +167,7 @@ def best_per_arch(rows) -> list[dict]:
 
 # %% ../nbs/06_grid_search.ipynb #c032
 def _arch_label(r) -> str:
-    return f"{r['emb_dim']}/{r['num_heads']}h/{r['n_layers']}L/×{r['mlp_ratio']}"
+    return f"{r['emb_dim']}/{r['num_heads']}h/{r['num_layers']}L/×{r['mlp_ratio']}"
 
 def plot_search(rows, selected: dict = None):
     "Left: validation accuracy per epoch of every trial. Right: accuracy against latency of the finalists."

@@ -137,16 +137,18 @@ def trial_row(folder, max_epochs: int, latency: dict = None) -> dict | None:
     row.update((latency or {}).get(row['arch'], {}))
     return row
 
-def experiment_rows(folder, trial_folders=None) -> list[dict]:
-    "Results rows of every trial of a Tune experiment folder (or of `trial_folders`), in grid order."
+def experiment_rows(folder, other_copies=()) -> list[dict]:
+    "Results rows of every trial of a Tune experiment folder, in grid order; of two copies of a trial folder, the further one."
     folder = Path(folder)
     settings = json.loads((folder / 'search.json').read_text())
     latency_file = folder / 'latency.json'
     latency = json.loads(latency_file.read_text()) if latency_file.exists() else {}
-    trial_folders = [Path(f) for f in trial_folders] if trial_folders is not None else sorted(folder.iterdir())
-    rows = [trial_row(f, settings['max_epochs'], latency) for f in trial_folders if f.is_dir()]
+    rows = {}
+    for f in [*sorted(folder.iterdir()), *map(Path, other_copies)]:
+        row = trial_row(f, settings['max_epochs'], latency) if f.is_dir() else None
+        if row and row['epochs_run'] >= rows.get(f.name, {}).get('epochs_run', -1): rows[f.name] = row
     order = {config_key(p): i for i, p in enumerate(settings['grid'])}
-    return sorted((r for r in rows if r and r['key'] in order), key=lambda r: order[r['key']])
+    return sorted((r for r in rows.values() if r['key'] in order), key=lambda r: order[r['key']])
 
 # %% ../nbs/06a_search.ipynb #c016
 def time_architectures(folder, threads: int = 1, runs: int = 200, rounds: int = 5) -> dict:
@@ -198,7 +200,7 @@ class ResultsWriter(tune.Callback):
         self.folder, self.results, self.verbose = str(folder), str(results), verbose
 
     def _trial_ended(self, trials, trial, how: str):
-        # Tune syncs its trial folders to the experiment folder now and then; the driver's own copies are current
+        # Tune syncs the driver's copies of trial folders to the experiment folder now and then: read both
         rows = experiment_rows(self.folder, [t.local_path for t in trials if t.local_path])
         write_results(rows, self.results)
         if not self.verbose: return
@@ -280,7 +282,7 @@ def run_search(settings: dict,                 # from `search_settings`
     return rows
 
 # %% ../nbs/06a_search.ipynb #c029
-def train_final(row: dict, name: str, epochs: int = 150, out='models', source: str = 'bundled',
+def train_final(row: dict, name: str, epochs: int = 150, out='experiments', source: str = 'bundled',
                 tracking: str | None = None, progress: bool = True, selection: str | None = None) -> dict:
     "Retrain a chosen results row for `epochs` (resumable), evaluate on valid and test, save `out/name.pt`; returns metrics."
     from minivit.data import get_datasets
@@ -312,7 +314,7 @@ def _drop_checkpoints(folder):
     for ckpt in Path(folder).glob('*/checkpoint_*'): shutil.rmtree(ckpt, ignore_errors=True)
 
 def search_and_choose(settings: dict, out, name: str, results=None, address=None, cpus_per_trial: int = 1,
-                      gpus_per_trial=None, margin: float = MARGIN, final_epochs: int = 0, models='models',
+                      gpus_per_trial=None, margin: float = MARGIN, final_epochs: int = 0, models='experiments',
                       tracking=None, keep_checkpoints: bool = True, num_cpus=None) -> dict:
     "The whole procedure: run or resume the search, choose Fast and Large, optionally train them; returns the choice."
     rows = run_search(settings, out, name, results, address, cpus_per_trial, gpus_per_trial, tracking=tracking,

@@ -6,7 +6,6 @@
 __all__ = ['ViTConfig', 'VisionTransformer', 'save_model', 'load_checkpoint', 'load_model', 'count_parameters', 'forward_flops']
 
 # %% ../nbs/03_vit.ipynb #c003
-import math
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 
@@ -15,8 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .attention import cls_attention_map
 from .block import Block
-from .encoder import PatchEmbedding
+from .patch_embed import PatchEmbedding
 
 # %% ../nbs/03_vit.ipynb #c006
 @dataclass(frozen=True)
@@ -28,13 +28,13 @@ class ViTConfig:
     num_classes: int = 10      # output classes
     emb_dim: int = 64          # token size
     num_heads: int = 4         # attention heads per block
-    n_layers: int = 2          # transformer blocks
+    num_layers: int = 2          # transformer blocks
     mlp_ratio: float = 2.      # MLP hidden size / emb_dim
     drop: float = 0.           # dropout on embeddings, attention output and MLP
     attn_drop: float = 0.      # dropout on attention weights
 
     def __post_init__(self):
-        for name in ('img_size', 'patch_size', 'in_chans', 'num_classes', 'emb_dim', 'num_heads', 'n_layers'):
+        for name in ('img_size', 'patch_size', 'in_chans', 'num_classes', 'emb_dim', 'num_heads', 'num_layers'):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -74,7 +74,7 @@ class VisionTransformer(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, c.num_patches + 1, c.emb_dim))
         self.pos_drop = nn.Dropout(c.drop)
         self.blocks = nn.ModuleList([Block(c.emb_dim, c.num_heads, c.mlp_ratio, c.drop, c.attn_drop)
-                                     for _ in range(c.n_layers)])
+                                     for _ in range(c.num_layers)])
         self.norm = nn.LayerNorm(c.emb_dim)
         self.head = nn.Linear(c.emb_dim, c.num_classes)
         self.apply(self._init_weights)
@@ -93,21 +93,33 @@ class VisionTransformer(nn.Module):
         "Positional embeddings with the CLS token folded into position 0: (1, 1 + num_patches, D)."
         return torch.cat([self.cls_token + self.pos_embed[:, :1], self.pos_embed[:, 1:]], dim=1)
 
-    def forward(self, x, return_attention: bool | str = False):
-        "`x` (B, in_chans, H, W) -> logits (B, classes); with `return_attention`, also one attention per block."
-        x = self.patch_embed(x)                                  # (B, 49, D)
-        x = self.pos_drop(F.pad(x, (0, 0, 1, 0)) + self.cls_and_positions())   # (B, 50, D)
-        attentions = []
-        for block in self.blocks:
-            if return_attention:
-                x, attn = block(x, return_attention=return_attention)   # (B, heads, 7, 7) or (B, heads, 50, 50)
-                attentions.append(attn)
-            else:
-                x = block(x)
-        logits = self.head(self.norm(x[:, 0]))                   # (B, classes), from the CLS token
-        return (logits, attentions) if return_attention else logits
+    def embed(self, x):
+        "Images (B, in_chans, H, W) -> the sequence the blocks read: (B, 1 + num_patches, D), CLS token first."
+        x = self.patch_embed(x)                                                    # (B, 49, D)
+        return self.pos_drop(F.pad(x, (0, 0, 1, 0)) + self.cls_and_positions())    # (B, 50, D)
 
-# %% ../nbs/03_vit.ipynb #c022
+    def classify(self, x):
+        "The last block's sequence (B, N, D) -> logits (B, classes), read from the CLS token."
+        return self.head(self.norm(x[:, 0]))
+
+    def forward(self, x, return_attention: bool = False):
+        "`x` (B, in_chans, H, W) -> logits (B, classes); `return_attention=True` adds each block's CLS map (B, heads, 7, 7)."
+        if return_attention:
+            logits, weights = self.forward_with_weights(x)
+            return logits, [cls_attention_map(w) for w in weights]
+        x = self.embed(x)
+        for block in self.blocks: x = block(x)
+        return self.classify(x)
+
+    def forward_with_weights(self, x):
+        "`x` (B, in_chans, H, W) -> (logits, each block's attention weights (B, heads, N, N)), by explicit attention."
+        x, weights = self.embed(x), []
+        for block in self.blocks:
+            x, w = block.forward_with_weights(x)
+            weights.append(w)
+        return self.classify(x), weights
+
+# %% ../nbs/03_vit.ipynb #c023
 def save_model(model: VisionTransformer, path, **extra) -> Path:
     "Save `model`'s config and weights (plus any `extra` JSON-able info) to `path`, atomically."
     path = Path(path)
@@ -134,7 +146,7 @@ def load_model(path) -> VisionTransformer:
     model.load_state_dict(ckpt['state_dict'])
     return model.eval()
 
-# %% ../nbs/03_vit.ipynb #c027
+# %% ../nbs/03_vit.ipynb #c028
 def count_parameters(model: nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -3,7 +3,7 @@
 the mouse, with a finger, and as a hostile client would.
 
 Needs Debian's Chromium at /usr/bin/chromium (skipped without it, unless CI=true, where it fails) and the shipped
-models in minivit/models/. Screenshots go to nbs/test-artifacts/ (git-ignored); the first successful run also writes
+models in minivit/assets/models/. Screenshots go to nbs/test-artifacts/ (git-ignored); the first successful run also writes
 nbs/images/demo.png, the picture in the README (delete it to refresh it). How fast the page answers is measured by
 the benchmark nbs/benchmarks/demo_load.py, not here: these tests check behaviour, with generous time limits.
 """
@@ -93,7 +93,7 @@ READINGS_JS = """() => { window.__readings = []; const r = document.querySelecto
 def test_live_prediction_undo_toggle_clear(server, browser):
     url, _ = server
     page = open_app(browser, url)
-    assert not status(page), f"the app reports a problem (are the models shipped in minivit/models/?): {status(page)}"
+    assert not status(page), f"the app reports a problem (are the models shipped in minivit/assets/models/?): {status(page)}"
     assert state(page) == "empty" and page.locator(".minivit-bar-top").count() == 0   # a hint, never a prediction
     page.evaluate(READINGS_JS)
 

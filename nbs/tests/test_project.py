@@ -19,7 +19,7 @@ def test_readme_in_sync_with_index():
 
 def test_import_gives_the_modules():
     import minivit
-    for name in ("attention", "block", "encoder", "vit"):
+    for name in ("contract", "attention", "block", "patch_embed", "vit"):
         assert hasattr(minivit, name), name
     assert minivit.vit.VisionTransformer.__module__ == "minivit.vit"
 
