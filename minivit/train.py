@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['set_seed', 'default_device', 'warmup_cosine', 'predict_loader', 'classification_metrics', 'evaluate', 'wandb_mode',
-           'start_wandb', 'TrainConfig', 'FitResult', 'fit', 'plot_confusion', 'plot_mistakes', 'training_throughput']
+           'start_wandb', 'TrainConfig', 'FitResult', 'fit', 'plot_confusion', 'training_throughput']
 
 # %% ../nbs/05_train.ipynb #c003
 import json
@@ -13,13 +13,13 @@ import os
 import random
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix, precision_recall_fscore_support
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
@@ -30,10 +30,12 @@ def set_seed(seed: int):
     "Seed Python, NumPy and PyTorch (CPU and CUDA)."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
 
+# %% ../nbs/05_train.ipynb #c008
 def default_device() -> torch.device:
     "CUDA when present, else the CPU."
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
+# %% ../nbs/05_train.ipynb #c011
 def _rng_state() -> dict:
     "Every random state that training touches, as tensors and plain values (loadable with `weights_only=True`)."
     name, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -41,25 +43,19 @@ def _rng_state() -> dict:
             'torch': torch.get_rng_state()}
 
 def _set_rng_state(s):
+    "Restore the random states captured by `_rng_state`."
     name, keys, pos, has_gauss, gauss = s['numpy']
-    keys = keys.numpy() if isinstance(keys, torch.Tensor) else keys      # older checkpoints stored the array
-    random.setstate(s['python']); np.random.set_state((name, keys.astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate(s['python']); np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(s['torch'])
 
-def _load_resume_checkpoint(path) -> dict:
-    "`load_checkpoint`, also accepting checkpoints whose NumPy random state was stored as an array."
-    with torch.serialization.safe_globals([np._core.multiarray._reconstruct, np.ndarray, np.dtype,
-                                           type(np.dtype(np.uint32))]):
-        return load_checkpoint(path)
-
-# %% ../nbs/05_train.ipynb #c008
+# %% ../nbs/05_train.ipynb #c014
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
     "Learning-rate multiplier at `step`: linear warm-up, then cosine decay to 0 at `total_steps`."
     if step < warmup_steps: return (step + 1) / warmup_steps
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-# %% ../nbs/05_train.ipynb #c012
+# %% ../nbs/05_train.ipynb #c018
 @torch.inference_mode()
 def predict_loader(model, loader, device=None):
     "Logits, predictions and targets of `model` over `loader`, as numpy arrays."
@@ -71,6 +67,7 @@ def predict_loader(model, loader, device=None):
     logits, targets = torch.cat(logits), torch.cat(targets)
     return logits.numpy(), logits.argmax(1).numpy(), targets.numpy()
 
+# %% ../nbs/05_train.ipynb #c020
 def classification_metrics(preds, targets, loss=None) -> dict:
     "Accuracy and macro precision/recall/F1 (scikit-learn) of predicted vs true labels."
     p, r, f1, _ = precision_recall_fscore_support(targets, preds, average='macro', zero_division=0)
@@ -78,13 +75,20 @@ def classification_metrics(preds, targets, loss=None) -> dict:
     if loss is not None: out = {'loss': float(loss), **out}
     return out
 
+# %% ../nbs/05_train.ipynb #c022
 def evaluate(model, loader, device=None) -> dict:
     "Loss, accuracy and macro precision/recall/F1 of `model` over `loader`."
     logits, preds, targets = predict_loader(model, loader, device)
     loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(targets)).item()
     return classification_metrics(preds, targets, loss)
 
-# %% ../nbs/05_train.ipynb #c016
+# %% ../nbs/05_train.ipynb #c026
+def _wandb_key_configured() -> bool:
+    "An API key in the environment or in ~/.netrc (where `wandb login` puts it)."
+    netrc = Path(os.environ.get('NETRC', Path.home() / '.netrc'))
+    return bool(os.environ.get('WANDB_API_KEY')) or (netrc.exists() and 'api.wandb.ai' in netrc.read_text(errors='ignore'))
+
+# %% ../nbs/05_train.ipynb #c028
 def wandb_mode(requested: str | None = None) -> str:
     "The W&B mode to use: the environment's `WANDB_MODE`, else `requested`, else 'offline'; never a blocking 'online'."
     mode = os.environ.get('WANDB_MODE') or requested or 'offline'
@@ -95,22 +99,18 @@ def wandb_mode(requested: str | None = None) -> str:
         return 'offline'
     return 'offline' if mode == 'dryrun' else mode
 
-def _wandb_key_configured() -> bool:
-    "An API key in the environment or in ~/.netrc (where `wandb login` puts it)."
-    netrc = Path(os.environ.get('NETRC', Path.home() / '.netrc'))
-    return bool(os.environ.get('WANDB_API_KEY')) or (netrc.exists() and 'api.wandb.ai' in netrc.read_text(errors='ignore'))
-
+# %% ../nbs/05_train.ipynb #c030
 def start_wandb(config: dict, mode: str | None = None, project: str = 'minivit', name: str | None = None,
                 group: str | None = None, dir='.'):
     "A W&B run in a non-blocking mode (see `wandb_mode`), or None when disabled."
     mode = wandb_mode(mode)
     if mode == 'disabled': return None
-    import wandb
+    import wandb                                      # only when tracking: wandb is slow to import
     Path(dir).mkdir(parents=True, exist_ok=True)
     return wandb.init(project=project, name=name, group=group, config=config, mode=mode, dir=str(dir),
                       reinit='finish_previous', settings=wandb.Settings(silent=True, console='off'))
 
-# %% ../nbs/05_train.ipynb #c019
+# %% ../nbs/05_train.ipynb #c033
 @dataclass
 class TrainConfig:
     "Optimisation settings for `fit`."
@@ -144,14 +144,43 @@ class FitResult:
     @property
     def best(self) -> dict: return self.history[self.best_epoch]
 
-# %% ../nbs/05_train.ipynb #c020
+# %% ../nbs/05_train.ipynb #c036
 def _loaders(datasets, batch_size, seed):
+    "The training loader (shuffled by its own seeded generator, incomplete batch dropped) and the validation loader."
     g = torch.Generator().manual_seed(seed)
     train = DataLoader(datasets['train'], batch_size=batch_size, shuffle=True, generator=g, drop_last=True)
     valid = DataLoader(datasets['valid'], batch_size=512)
     return train, valid
 
+# %% ../nbs/05_train.ipynb #c037
+@dataclass
+class _Training:
+    "What a run trains with; `last.pt` keeps the state of each."
+    model: VisionTransformer
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    train_dl: DataLoader
+    valid_dl: DataLoader
+
+    @property
+    def steps(self) -> int: return len(self.train_dl)        # optimiser steps per epoch
+
+# %% ../nbs/05_train.ipynb #c038
+def _start_training(config: ViTConfig, datasets: dict, tc: TrainConfig, device) -> _Training:
+    "A model seeded with `tc.seed` on `device`, its optimiser, the loaders and the warm-up + cosine schedule."
+    set_seed(tc.seed)
+    model = VisionTransformer(config).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    train_dl, valid_dl = _loaders(datasets, tc.batch_size, tc.seed)
+    steps = len(train_dl)
+    if steps == 0: raise ValueError(f"{len(datasets['train'])} training images make no batch of {tc.batch_size}")
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: warmup_cosine(s, max(1, round(tc.warmup_epochs * steps)), tc.epochs * steps))
+    return _Training(model, opt, sched, train_dl, valid_dl)
+
+# %% ../nbs/05_train.ipynb #c041
 def _train_one_epoch(model, loader, opt, sched, tc, device, bar=None):
+    "One pass over `loader`: the mean training loss and the images per second."
     model.train()
     total, n, t0 = 0., 0, time.perf_counter()
     for x, y in loader:
@@ -165,7 +194,72 @@ def _train_one_epoch(model, loader, opt, sched, tc, device, bar=None):
         if bar is not None: bar.update(1); bar.set_postfix(loss=f"{loss.item():.3f}")
     return total / n, n / (time.perf_counter() - t0)
 
-# %% ../nbs/05_train.ipynb #c021
+# %% ../nbs/05_train.ipynb #c043
+@dataclass
+class _RunState:
+    "Each epoch's metrics, the best epoch so far and its weights, and the seconds spent training."
+    history: list = field(default_factory=list)
+    best_epoch: int = -1
+    best_weights: dict | None = None
+    seconds: float = 0.
+
+    @property
+    def best_loss(self) -> float:
+        return self.history[self.best_epoch]['valid_loss'] if self.best_epoch >= 0 else math.inf
+
+    def add_epoch(self, row: dict, model) -> bool:
+        "Add an epoch's metrics `row`; if its validation loss is the best yet, keep `model`'s weights and say so."
+        self.history.append(row)
+        if not row['valid_loss'] < self.best_loss: return False
+        self.best_epoch = row['epoch']
+        self.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return True
+
+    def patience_spent(self, patience: int) -> bool:
+        "Whether the last `patience` epochs brought no better validation loss."
+        return bool(self.history) and len(self.history) - 1 - self.best_epoch >= patience
+
+# %% ../nbs/05_train.ipynb #c046
+def _train_and_validate(training: _Training, state: _RunState, epoch: int, tc: TrainConfig, device, bar=None) -> dict:
+    "Train for one epoch, then validate; the epoch's metrics. The training time is added to `state.seconds`."
+    t0 = time.perf_counter()
+    train_loss, ips = _train_one_epoch(training.model, training.train_dl, training.opt, training.sched, tc, device, bar)
+    state.seconds += time.perf_counter() - t0
+    valid = evaluate(training.model, training.valid_dl, device)
+    return {'epoch': epoch, 'train_loss': train_loss, **{f'valid_{k}': v for k, v in valid.items()},
+            'lr': training.sched.get_last_lr()[0], 'images_per_second': ips, 'seconds': state.seconds}
+
+# %% ../nbs/05_train.ipynb #c049
+def _write_json(path, obj):
+    "Write `obj` as JSON to `path`, atomically."
+    tmp = Path(path).with_name(Path(path).name + '.tmp')
+    tmp.write_text(json.dumps(obj, indent=1)); tmp.replace(path)
+
+# %% ../nbs/05_train.ipynb #c051
+def _save_checkpoints(run_dir: Path, training: _Training, state: _RunState, identity: dict, improved: bool):
+    "After an epoch: `best.pt` if the epoch `improved` on the best, then `last.pt` and `history.json`."
+    row = state.history[-1]
+    if improved: save_model(training.model, run_dir / 'best.pt', epoch=row['epoch'], metrics=row)
+    save_model(training.model, run_dir / 'last.pt', optimizer=training.opt.state_dict(),
+               scheduler=training.sched.state_dict(), rng=_rng_state(), loader_rng=training.train_dl.generator.get_state(),
+               history=state.history, best_epoch=state.best_epoch, seconds=state.seconds, identity=identity)
+    _write_json(run_dir / 'history.json', state.history)
+
+# %% ../nbs/05_train.ipynb #c053
+def _restore_run(run_dir: Path | None, training: _Training, identity: dict) -> _RunState:
+    "Continue from `run_dir/last.pt` if there is one: `training` and the random states restored; where the run stands."
+    last = run_dir / 'last.pt' if run_dir else None
+    if last is None or not last.exists(): return _RunState()
+    ckpt = load_checkpoint(last)
+    if ckpt.get('identity') != identity:
+        raise ValueError(f"{last} belongs to a different configuration; use another run_dir")
+    training.model.load_state_dict(ckpt['state_dict']); training.opt.load_state_dict(ckpt['optimizer'])
+    training.sched.load_state_dict(ckpt['scheduler']); _set_rng_state(ckpt['rng'])
+    training.train_dl.generator.set_state(ckpt['loader_rng'])
+    best_weights = load_checkpoint(run_dir / 'best.pt')['state_dict']
+    return _RunState(ckpt['history'], ckpt['best_epoch'], best_weights, ckpt['seconds'])
+
+# %% ../nbs/05_train.ipynb #c057
 def fit(config: ViTConfig,            # the architecture
         datasets: dict,               # {'train': Dataset, 'valid': Dataset}, e.g. from `minivit.data.get_datasets`
         train: TrainConfig = None,    # optimisation settings
@@ -180,84 +274,42 @@ def fit(config: ViTConfig,            # the architecture
     "Train a `VisionTransformer` with AdamW, warm-up + cosine, early stopping and per-epoch checkpoints."
     tc = train or TrainConfig()
     device = torch.device(device) if device else default_device()
-    set_seed(tc.seed)
-    model = VisionTransformer(config).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    train_dl, valid_dl = _loaders(datasets, tc.batch_size, tc.seed)
-    steps = len(train_dl)
-    if steps == 0: raise ValueError(f"{len(datasets['train'])} training images make no batch of {tc.batch_size}")
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: warmup_cosine(s, max(1, round(tc.warmup_epochs * steps)), tc.epochs * steps))
-    history, best_loss, best_epoch, best_state, start, seconds = [], math.inf, -1, None, 0, 0.
+    training = _start_training(config, datasets, tc, device)
     run_dir = Path(run_dir) if run_dir else None
     identity = {'model': config.to_dict(), 'train': vars(tc)}
-    if run_dir and (run_dir / 'last.pt').exists():
-        ckpt = _load_resume_checkpoint(run_dir / 'last.pt')
-        if ckpt.get('identity') != identity:
-            raise ValueError(f"{run_dir/'last.pt'} belongs to a different configuration; use another run_dir")
-        model.load_state_dict(ckpt['state_dict']); opt.load_state_dict(ckpt['optimizer'])
-        sched.load_state_dict(ckpt['scheduler']); _set_rng_state(ckpt['rng'])
-        train_dl.generator.set_state(ckpt['loader_rng'])
-        history, best_epoch, seconds = ckpt['history'], ckpt['best_epoch'], ckpt['seconds']
-        best_loss = history[best_epoch]['valid_loss']
-        best_state = load_checkpoint(run_dir / 'best.pt')['state_dict']
-        start = len(history)
+    state = _restore_run(run_dir, training, identity)
     run = start_wandb({**identity['model'], **identity['train']}, tracking, group=wandb_group,
                       dir=wandb_dir or (run_dir.parent if run_dir else '.'))
-    stopped_early = start > 0 and (start - 1 - best_epoch >= tc.patience)
-    bar = tqdm(total=tc.epochs * steps, initial=start * steps, disable=not progress, desc='training', leave=False)
+    bar = tqdm(total=tc.epochs * training.steps, initial=len(state.history) * training.steps, disable=not progress,
+               desc='training', leave=False)
     try:
-        for epoch in range(start, tc.epochs):
-            if stopped_early: break
-            t0 = time.perf_counter()
-            train_loss, ips = _train_one_epoch(model, train_dl, opt, sched, tc, device, bar)
-            seconds += time.perf_counter() - t0
-            valid = evaluate(model, valid_dl, device)
-            row = {'epoch': epoch, 'train_loss': train_loss, **{f'valid_{k}': v for k, v in valid.items()},
-                   'lr': sched.get_last_lr()[0], 'images_per_second': ips, 'seconds': seconds}
-            history.append(row)
-            if valid['loss'] < best_loss:
-                best_loss, best_epoch = valid['loss'], epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                if run_dir: save_model(model, run_dir / 'best.pt', epoch=epoch, metrics=row)
-            stopped_early = epoch - best_epoch >= tc.patience
-            if run_dir:
-                save_model(model, run_dir / 'last.pt', optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                           rng=_rng_state(), loader_rng=train_dl.generator.get_state(), history=history,
-                           best_epoch=best_epoch, seconds=seconds, identity=identity)
-                _write_json(run_dir / 'history.json', history)
+        for epoch in range(len(state.history), tc.epochs):
+            if state.patience_spent(tc.patience): break
+            row = _train_and_validate(training, state, epoch, tc, device, bar)
+            improved = state.add_epoch(row, training.model)
+            if run_dir: _save_checkpoints(run_dir, training, state, identity, improved)
             if run is not None: run.log(row, step=epoch)
             if on_epoch: on_epoch(row)
-            bar.set_description(f"epoch {epoch+1}/{tc.epochs} valid acc {valid['acc']:.4f}")
+            bar.set_description(f"epoch {epoch+1}/{tc.epochs} valid acc {row['valid_acc']:.4f}")
     finally:
         bar.close()
         if run is not None: run.finish()
-    model.load_state_dict(best_state)
-    model.eval()
-    images = len(history) * steps * tc.batch_size
-    return FitResult(model, history, best_epoch, seconds, images / seconds if seconds else 0., stopped_early)
+    training.model.load_state_dict(state.best_weights)
+    training.model.eval()
+    images, seconds = len(state.history) * training.steps * tc.batch_size, state.seconds
+    return FitResult(training.model, state.history, state.best_epoch, seconds, images / seconds if seconds else 0.,
+                     state.patience_spent(tc.patience))
 
-def _write_json(path, obj):
-    tmp = Path(path).with_name(Path(path).name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=1)); tmp.replace(path)
-
-# %% ../nbs/05_train.ipynb #c030
+# %% ../nbs/05_train.ipynb #c066
 def plot_confusion(preds, targets, ax=None, title='confusion matrix'):
     "Confusion matrix (scikit-learn) of predictions against targets."
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
+    import matplotlib.pyplot as plt                    # only when plotting: training does without matplotlib
     ax = ax or plt.subplots(figsize=(5, 5))[1]
     ConfusionMatrixDisplay(confusion_matrix(targets, preds, labels=range(10))).plot(ax=ax, colorbar=False)
     ax.set_title(title)
     return ax
 
-def plot_mistakes(images, preds, targets, max_n: int = 20):
-    "Gallery of misclassified images titled 'true→predicted'."
-    from minivit.data import show_digits
-    wrong = np.flatnonzero(preds != targets)[:max_n]
-    return show_digits(np.asarray(images)[wrong], [f"{targets[i]}→{preds[i]}" for i in wrong])
-
-# %% ../nbs/05_train.ipynb #c033
+# %% ../nbs/05_train.ipynb #c069
 def training_throughput(config: ViTConfig, explicit_attention: bool = False, batch_size: int = 128,
                         steps: int = 10, warmup: int = 3, device=None) -> float:
     "Training images per second on random data, with the fused (default) or the explicit attention path."
