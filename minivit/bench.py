@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['REFERENCE', 'STAND_INS', 'LEGEND', 'shipped_config', 'benchmark_configs', 'matmul_runner', 'matmul_peak_gflops',
-           'export_naive', 'torch_runner', 'ort_runner', 'prepare_paths', 'check_parity', 'shared_arena_session',
-           'OtherLoad', 'benchmark', 'summary_table', 'legend', 'latency_goal', 'plot_latency', 'profile_ops',
-           'plot_accuracy_latency', 'load_note', 'bench_cli']
+           'shared_arena_session', 'export_naive', 'torch_runner', 'ort_runner', 'Paths', 'prepare_paths',
+           'check_parity', 'OtherLoad', 'time_paths', 'add_speedups', 'benchmark', 'summary_table', 'legend',
+           'latency_goal', 'plot_latency', 'profile_ops', 'load_note', 'bench_cli']
 
 # %% ../nbs/09_benchmark.ipynb #c003
 import functools
@@ -16,6 +16,7 @@ import tempfile
 import textwrap
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from fastcore.script import call_parse
 
 from .measure import time_interleaved
 from .contract import INPUT_NAME, output_names
-from .export import _FlatOutputs, flat_outputs, export_onnx, onnx_program, op_histogram, quantize_onnx, random_digits
+from .export import _FlatOutputs, export_onnx, flat_outputs, max_differences, quantize_onnx, random_digits
 from .inference import MODELS_DIR, SHIPPED_MODELS, available_cpus, load_session, model_path, read_metadata, session_options
 from .vit import ViTConfig, VisionTransformer, count_parameters, forward_flops
 
@@ -53,23 +54,39 @@ def benchmark_configs(names=('reference', 'fast', 'large')) -> dict:
     return out
 
 # %% ../nbs/09_benchmark.ipynb #c009
-def matmul_runner(threads: int, n: int = 512):
-    "A call multiplying two `n`x`n` float32 matrices in PyTorch on `threads` threads (ignores its argument)."
+def matmul_runner(threads: int, n: int = 512) -> tuple:
+    "`(run, flops)`: a call multiplying two `n`x`n` float32 matrices in PyTorch on `threads` threads (it ignores its argument), and its FLOPs."
     a, b = torch.randn(n, n), torch.randn(n, n)
     def run(x=None):
         if torch.get_num_threads() != threads: torch.set_num_threads(threads)
         return a @ b
-    run.flops = 2 * n ** 3
-    return run
+    return run, 2 * n ** 3
 
+# %% ../nbs/09_benchmark.ipynb #c011
 def matmul_peak_gflops(threads: int = 1, n: int = 512, repeats: int = 20) -> float:
     "Best GFLOP/s of an `n`x`n` float32 matrix multiply (PyTorch) on `threads` threads."
-    prev, run = torch.get_num_threads(), matmul_runner(threads, n)
+    prev, (run, flops) = torch.get_num_threads(), matmul_runner(threads, n)
     try: best = float(np.min(time_interleaved({'matmul': run}, None, repeats, rounds=1, warmup=3)['matmul']))
     finally: torch.set_num_threads(prev)
-    return run.flops / best / 1e9
+    return flops / best / 1e9
 
-# %% ../nbs/09_benchmark.ipynb #c012
+# %% ../nbs/09_benchmark.ipynb #c014
+@functools.cache
+def _shared_arena():
+    "Register, once per process, the CPU arena that sessions with `session.use_env_allocators` share."
+    info = ort.OrtMemoryInfo('Cpu', ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(info, ort.OrtArenaCfg({}))
+
+def shared_arena_session(model, threads: int) -> ort.InferenceSession:
+    "`load_session(model, threads)`, except that the session's working memory comes from one arena shared by all such sessions."
+    path = model_path(model)
+    _shared_arena()
+    so = session_options(threads)
+    so.add_session_config_entry('session.use_env_allocators', '1')
+    try: return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
+    except Exception as e: raise ValueError(f"{path} is not a valid ONNX model that ONNX Runtime can load: {e}") from e
+
+# %% ../nbs/09_benchmark.ipynb #c017
 def export_naive(model: VisionTransformer, path) -> Path:
     "Export the way most tutorials do: TorchScript exporter defaults, `dynamic_axes`, batch-1 example, no optimiser."
     names = output_names(model.config.num_layers)
@@ -81,6 +98,7 @@ def export_naive(model: VisionTransformer, path) -> Path:
                           dynamic_axes={n: {0: 'batch'} for n in [INPUT_NAME, *names]})
     return Path(path)
 
+# %% ../nbs/09_benchmark.ipynb #c019
 def torch_runner(model: VisionTransformer, threads: int):
     "A call computing the exported outputs in PyTorch eager on `threads` threads: `fn(x: np.ndarray) -> list of arrays`."
     model.eval()
@@ -97,8 +115,16 @@ def ort_runner(path, threads: int):
     def run(x): return session.run(names, {INPUT_NAME: x})
     return run
 
-def prepare_paths(model: VisionTransformer, workdir, name: str = 'model', threads=(1, 2), naive: bool = False) -> dict:
-    "Export `model` (float, int8 and, if `naive`, `export_naive`) into `workdir`; `{(path, threads): run}` per path."
+# %% ../nbs/09_benchmark.ipynb #c021
+@dataclass
+class Paths:
+    "The ways to run one model: `runs[(path, threads)]`, a call `x -> outputs`; `nodes[path]`, the operators in its ONNX file."
+    runs: dict
+    nodes: dict
+    names: list     # the outputs, as minivit.contract.output_names
+
+def prepare_paths(model: VisionTransformer, workdir, name: str = 'model', threads=(1, 2), naive: bool = False) -> Paths:
+    "Export `model` (float, int8 and, if `naive`, `export_naive`) into `workdir` and set up every path on every thread count."
     workdir = Path(workdir)
     fp32 = export_onnx(model, workdir / f'{name}.onnx', metadata={'data': 'benchmark: fresh weights'})
     files = {'ort-fp32': fp32, 'ort-int8': quantize_onnx(fp32)}
@@ -106,45 +132,30 @@ def prepare_paths(model: VisionTransformer, workdir, name: str = 'model', thread
     runs = {}
     for t in threads:
         runs[('torch', t)] = torch_runner(model, t)
-        for path, f in files.items():
-            runs[(path, t)] = ort_runner(f, t)
-            runs[(path, t)].nodes = len(onnx.load(f).graph.node)
-    return runs
+        runs.update({(path, t): ort_runner(f, t) for path, f in files.items()})
+    nodes = {path: len(onnx.load(f).graph.node) for path, f in files.items()}
+    return Paths(runs, nodes, output_names(model.config.num_layers))
 
-def check_parity(runs: dict, batches=(1, 256), atol: float = 1e-4) -> dict:
+# %% ../nbs/09_benchmark.ipynb #c025
+def _refuse_mismatch(name, n, got, want, diff, path: str, threads: int, atol: float | None):
+    "Refuse `path`'s output `name` if its shape is not PyTorch's or, unless `atol` is None, it is further than `atol` from it."
+    if diff is None:
+        raise AssertionError(f"{path} at {threads} threads returns shape {got.shape} for {name}, PyTorch {want.shape}")
+    if atol is not None and not diff <= atol:
+        raise AssertionError(f"{path} at {threads} threads differs from PyTorch by {diff:.3g} > {atol:g} on {name} at batch {n}")
+
+def check_parity(paths: Paths, batches=(1, 256), atol: float = 1e-4) -> dict:
     "Run every path on the same inputs; PyTorch and ORT fp32 must agree to `atol`. Max abs differences vs PyTorch."
+    torch_run = paths.runs[('torch', min(t for _, t in paths.runs))]
+    expected = {n: torch_run(random_digits(n, seed=n)) for n in batches}      # the digits max_differences runs on
     worst = {}
-    for n in batches:
-        x = random_digits(n, seed=n)
-        ref = runs[('torch', min(t for _, t in runs))](x)
-        for (path, t), run in runs.items():
-            out = run(x)
-            if [o.shape for o in out] != [o.shape for o in ref]:
-                raise AssertionError(f"{path} at {t} threads returns shapes {[o.shape for o in out]}, "
-                                     f"PyTorch {[o.shape for o in ref]}")
-            diff = max(float(np.abs(a - b).max()) for a, b in zip(out, ref))
-            if path != 'ort-int8' and not diff <= atol:
-                raise AssertionError(f"{path} at {t} threads differs from PyTorch by {diff:.3g} > {atol:g} at batch {n}")
-            worst[path] = max(worst.get(path, 0.), diff)
+    for (path, t), run in paths.runs.items():
+        check = functools.partial(_refuse_mismatch, path=path, threads=t, atol=None if path == 'ort-int8' else atol)
+        diffs = max_differences(run, lambda x: expected[len(x)], paths.names, check, batches)
+        worst[path] = max(worst.get(path, 0.), *diffs.values())
     return worst
 
-# %% ../nbs/09_benchmark.ipynb #c016
-@functools.cache
-def _shared_arena():
-    "Register, once per process, the CPU arena that sessions with `session.use_env_allocators` share."
-    info = ort.OrtMemoryInfo('Cpu', ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
-    ort.create_and_register_allocator(info, ort.OrtArenaCfg({}))
-
-def shared_arena_session(model, threads: int) -> ort.InferenceSession:
-    "`load_session(model, threads)`, except that the session's working memory comes from one arena shared by all such sessions."
-    path = model_path(model)
-    _shared_arena()
-    so = session_options(threads)
-    so.add_session_config_entry('session.use_env_allocators', '1')
-    try: return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
-    except Exception as e: raise ValueError(f"{path} is not a valid ONNX model that ONNX Runtime can load: {e}") from e
-
-# %% ../nbs/09_benchmark.ipynb #c022
+# %% ../nbs/09_benchmark.ipynb #c032
 def _busy_seconds():
     "CPU seconds the whole machine spent busy at normal priority (niced processes left out), from /proc/stat; None elsewhere."
     try: fields = Path('/proc/stat').read_text().split('\n', 1)[0].split()
@@ -170,7 +181,32 @@ class OtherLoad:
             others = (busy - busy0) - (_own_seconds() - own0)
             self.cpus = max(0., others / (time.perf_counter() - t0))
 
-# %% ../nbs/09_benchmark.ipynb #c024
+# %% ../nbs/09_benchmark.ipynb #c035
+def time_paths(cases: dict,              # {key ending in the thread count: call}
+               threads=(1, 2),           # thread counts, each with its own matrix-multiply peak
+               runs: int = 500, rounds: int = 5, warmup: int = 20,   # batch 1, as `time_interleaved`
+               big_batch: int = 256, big_runs: int = 10,             # then at `big_batch`
+              ) -> tuple:
+    "`(batch-1 seconds per case, batch-`big_batch` seconds per case, matrix-multiply GFLOP/s per thread count, `OtherLoad.cpus`)`."
+    matmuls = {t: matmul_runner(t) for t in threads}
+    peak_cases = {('matmul', '', t): run for t, (run, _) in matmuls.items()}
+    by_threads = dict(sorted({**cases, **peak_cases}.items(), key=lambda kv: kv[0][-1]))   # few thread switches
+    with OtherLoad() as load:
+        lat = time_interleaved(by_threads, random_digits(1, seed=1), runs, rounds, warmup)
+    big = time_interleaved(cases, random_digits(big_batch, seed=2), big_runs, min(rounds, big_runs), warmup=1)
+    peaks = {t: flops / float(np.min(lat.pop(('matmul', '', t)))) / 1e9 for t, (_, flops) in matmuls.items()}
+    return lat, big, peaks, load.cpus
+
+# %% ../nbs/09_benchmark.ipynb #c038
+def add_speedups(df: pd.DataFrame, big_batch: int = 256) -> pd.DataFrame:
+    "Add `speedup_p50` and `speedup@big_batch`: each path against the `torch` row of the same model and thread count."
+    torch_rows = df[df.path == 'torch'].set_index(['model', 'threads'])
+    key = list(zip(df.model, df.threads))
+    df['speedup_p50'] = torch_rows.loc[key, 'p50_ms'].values / df.p50_ms.values
+    df[f'speedup@{big_batch}'] = df[f'images_per_s@{big_batch}'].values / torch_rows.loc[key, f'images_per_s@{big_batch}'].values
+    return df
+
+# %% ../nbs/09_benchmark.ipynb #c041
 def benchmark(models: dict,              # {label: VisionTransformer}
               workdir=None,              # where the ONNX files go (default: a temporary folder)
               threads=(1, 2),            # thread counts, fixed in both frameworks
@@ -182,38 +218,26 @@ def benchmark(models: dict,              # {label: VisionTransformer}
               naive=('reference',),      # labels of the models that also get the naive-export path
              ) -> pd.DataFrame:
     "Batch-1 latency (p50, p99) and batch-`big_batch` throughput of PyTorch, ORT fp32 and ORT int8, per model and thread count; `other_cpus`: `OtherLoad` over the batch-1 timing."
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(workdir or tmp)
-        cases, parity = {}, {}
+        workdir, cases, nodes, parity = Path(workdir or tmp), {}, {}, {}
         for label, model in models.items():
             paths = prepare_paths(model, workdir, label.split()[0], threads, naive=label in naive)
-            parity[label] = check_parity(paths)
-            cases.update({(label, *k): v for k, v in paths.items()})
-        peak_cases = {('matmul', '', t): matmul_runner(t) for t in threads}
-        by_threads = dict(sorted({**cases, **peak_cases}.items(), key=lambda kv: kv[0][-1]))   # few thread switches
-        with OtherLoad() as load:
-            lat = time_interleaved(by_threads, random_digits(1, seed=1), runs, rounds, warmup)
-        big = time_interleaved(cases, random_digits(big_batch, seed=2), big_runs, min(rounds, big_runs), warmup=1)
-    peaks = {t: peak_cases[('matmul', '', t)].flops / float(np.min(lat.pop(('matmul', '', t)))) / 1e9 for t in threads}
+            nodes[label], parity[label] = paths.nodes, check_parity(paths)
+            cases.update({(label, *k): v for k, v in paths.runs.items()})
+        lat, big, peaks, other_cpus = time_paths(cases, threads, runs, rounds, warmup, big_batch, big_runs)
+    rows = []
     for label, path, t in cases:                                  # rows in the order of the models and paths
-        times = lat[(label, path, t)]
-        model = models[label]
+        times, model = lat[(label, path, t)], models[label]
         mflops, ips = forward_flops(model) / 1e6, big_batch / float(np.median(big[(label, path, t)]))
         rows.append({'model': label, 'path': path, 'threads': t, 'params': count_parameters(model), 'mflops': mflops,
-                     'nodes': getattr(cases[(label, path, t)], 'nodes', None),
+                     'nodes': nodes[label].get(path),
                      'p50_ms': 1e3 * float(np.median(times)), 'p99_ms': 1e3 * float(np.percentile(times, 99)),
                      'runs': len(times), f'images_per_s@{big_batch}': ips, 'gflops': mflops * ips / 1e3,
                      'matmul_gflops': peaks[t], 'peak_pct': 100 * mflops * ips / 1e3 / peaks[t],
-                     'max_diff_vs_torch': parity[label][path], 'other_cpus': load.cpus})
-    df = pd.DataFrame(rows)
-    torch_rows = df[df.path == 'torch'].set_index(['model', 'threads'])
-    key = list(zip(df.model, df.threads))
-    df['speedup_p50'] = torch_rows.loc[key, 'p50_ms'].values / df.p50_ms.values
-    df[f'speedup@{big_batch}'] = df[f'images_per_s@{big_batch}'].values / torch_rows.loc[key, f'images_per_s@{big_batch}'].values
-    return df
+                     'max_diff_vs_torch': parity[label][path], 'other_cpus': other_cpus})
+    return add_speedups(pd.DataFrame(rows), big_batch)
 
-# %% ../nbs/09_benchmark.ipynb #c029
+# %% ../nbs/09_benchmark.ipynb #c046
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     "The benchmark as a readable table: one row per model, path and thread count."
     big = [c for c in df.columns if c.startswith('images_per_s@')][0]
@@ -223,7 +247,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         {'mflops': 2, 'p50_ms': 3, 'p99_ms': 3, 'speedup_p50': 2, big: 0, 'speedup' + big[len('images_per_s'):]: 2,
          'gflops': 2, 'peak_pct': 1})
 
-# %% ../nbs/09_benchmark.ipynb #c032
+# %% ../nbs/09_benchmark.ipynb #c049
 LEGEND = {
     'reference': 'the classic small ViT for MNIST (embedding 64, 2 blocks of 4 heads, MLP ratio 2), the design the '
                  'latency goal is stated against; fast and large are the shipped models\' architectures; all three are '
@@ -248,6 +272,7 @@ LEGEND = {
                           'threads: below 1 is faster; the goal for Fast is at most 0.5',
 }
 
+# %% ../nbs/09_benchmark.ipynb #c050
 def legend(big_batch: int = 256, width: int = 118) -> str:
     "`LEGEND` as aligned, wrapped lines, N read as `big_batch`: what the benchmark's models, paths and columns are."
     n = lambda s: s.replace('@N', f'@{big_batch}').replace('batch N', f'batch {big_batch}')
@@ -256,7 +281,7 @@ def legend(big_batch: int = 256, width: int = 118) -> str:
     return '\n'.join(textwrap.fill(text, width, initial_indent=f'{key:<{pad}}', subsequent_indent=' ' * pad,
                                    break_on_hyphens=False) for key, text in items.items())
 
-# %% ../nbs/09_benchmark.ipynb #c037
+# %% ../nbs/09_benchmark.ipynb #c055
 def latency_goal(df: pd.DataFrame, reference: str = 'reference') -> pd.DataFrame:
     "Batch-1 p50 of every model's ORT fp32 path relative to the naive export of `reference`, per thread count."
     naive = df[(df.model == reference) & (df.path == 'ort-fp32-naive')].set_index('threads').p50_ms
@@ -264,7 +289,7 @@ def latency_goal(df: pd.DataFrame, reference: str = 'reference') -> pd.DataFrame
     ours['vs naive reference'] = ours.p50_ms.values / naive.loc[ours.threads].values
     return ours.set_index(['model', 'path', 'threads'])[['nodes', 'p50_ms', 'p99_ms', 'vs naive reference']].round(3)
 
-# %% ../nbs/09_benchmark.ipynb #c042
+# %% ../nbs/09_benchmark.ipynb #c060
 def plot_latency(df: pd.DataFrame, ax=None):
     "Batch-1 latency per model and path: bars at the median, whiskers up to the 99th percentile."
     import matplotlib.pyplot as plt
@@ -282,11 +307,9 @@ def plot_latency(df: pd.DataFrame, ax=None):
     ax.legend(fontsize=8, ncols=2)
     return ax.figure
 
-# %% ../nbs/09_benchmark.ipynb #c045
+# %% ../nbs/09_benchmark.ipynb #c063
 def profile_ops(files: dict, threads: int = 1, runs: int = 100) -> pd.DataFrame:
     "Nodes and microseconds per batch-1 call of each operator type ONNX Runtime runs, for each `{label: onnx file}`."
-    import onnxruntime as ort
-    from minivit.inference import session_options
     x, tables = random_digits(1), {}
     with tempfile.TemporaryDirectory() as d:
         sessions = {}
@@ -309,35 +332,13 @@ def profile_ops(files: dict, threads: int = 1, runs: int = 100) -> pd.DataFrame:
     table.loc['(all kernels)'] = table.sum()
     return table.round(1)
 
-# %% ../nbs/09_benchmark.ipynb #c050
-def plot_accuracy_latency(results: list,                    # rows with emb_dim, num_heads, num_layers, mlp_ratio, val_acc and `latency_key`
-                          latency_key: str = 'latency_ms',  # which latency to put on the x axis
-                          label: str = 'batch-1 latency (ms)',
-                          ax=None):
-    "Validation accuracy against latency for grid results, coloured by embedding size, sized by depth, Pareto front drawn."
-    import matplotlib.pyplot as plt
-    from minivit.measure import pareto_front
-    rows = [{**r, 'status': 'ok', 'latency_ms': r[latency_key]} for r in results
-            if r.get('status', 'ok') == 'ok' and r.get(latency_key) is not None and r.get('val_acc') is not None]
-    if not rows: raise ValueError(f"no results with 'val_acc' and {latency_key!r} to plot")
-    ax = ax or plt.subplots(figsize=(7, 4.2))[1]
-    sc = ax.scatter([r['latency_ms'] for r in rows], [r['val_acc'] for r in rows], c=[r['emb_dim'] for r in rows],
-                    s=[15 + 20 * r['num_layers'] ** 2 for r in rows], cmap='viridis', alpha=.8, edgecolors='k', linewidths=.3)
-    front = pareto_front(rows)
-    ax.plot([r['latency_ms'] for r in front], [r['val_acc'] for r in front], 'r--', lw=1, label='Pareto front')
-    for r in front:
-        ax.annotate(f"{r['emb_dim']}/{r['num_heads']}h/{r['num_layers']}L/×{r['mlp_ratio']}", (r['latency_ms'], r['val_acc']),
-                    xytext=(4, -10), textcoords='offset points', fontsize=7)
-    ax.figure.colorbar(sc, ax=ax, label='emb_dim (marker size: layers)')
-    ax.set_xlabel(label); ax.set_ylabel('validation accuracy'); ax.legend(loc='lower right')
-    return ax.figure
-
-# %% ../nbs/09_benchmark.ipynb #c057
+# %% ../nbs/09_benchmark.ipynb #c073
 def _with_legend(f):
     "Append `LEGEND` to `f`'s docstring: `--help` shows the description, and with it what the output's columns mean."
     f.__doc__ += ' What the output shows (explained again under its tables): ' + ' '.join(f"{k}: {v}." for k, v in LEGEND.items())
     return f
 
+# %% ../nbs/09_benchmark.ipynb #c076
 def load_note(load, threads) -> str:
     "A line on the CPUs other processes kept busy (`OtherLoad.cpus`) while `threads` thread counts were timed."
     if load is None or pd.isna(load): return ''
@@ -347,6 +348,7 @@ def load_note(load, threads) -> str:
                  "and compare with nothing; time again on a quiet machine.")
     return note
 
+# %% ../nbs/09_benchmark.ipynb #c078
 @call_parse
 @_with_legend
 def bench_cli(models: str = 'reference,fast,large',  # comma-separated: reference, fast, large
