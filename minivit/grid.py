@@ -166,34 +166,24 @@ def best_per_arch(rows) -> list[dict]:
     return list(best.values())
 
 # %% ../nbs/06_grid_search.ipynb #c032
-def _arch_label(r) -> str:
-    return f"{r['emb_dim']}/{r['num_heads']}h/{r['num_layers']}L/×{r['mlp_ratio']}"
+from .measure import arch_label as _arch_label, plot_accuracy_latency, width_colours
 
 def plot_search(rows, selected: dict = None):
-    "Left: validation accuracy per epoch of every trial. Right: accuracy against latency of the finalists."
+    "Left: validation accuracy per epoch of every trial. Right: accuracy against latency of the finalists (`plot_accuracy_latency`)."
     import matplotlib.pyplot as plt
     ok = [r for r in rows if r.get('status') == 'ok' and r.get('history')]
     fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4.2))
-    cmap, widths = plt.get_cmap('viridis'), sorted({r['emb_dim'] for r in ok})
+    colours = width_colours(r['emb_dim'] for r in ok)
     for r in ok:
-        colour = cmap(widths.index(r['emb_dim']) / max(1, len(widths) - 1))
-        a.plot([h['epoch'] + 1 for h in r['history']], [h['valid_acc'] for h in r['history']], color=colour, alpha=.5, lw=1)
-    for w in widths: a.plot([], [], color=cmap(widths.index(w) / max(1, len(widths) - 1)), label=f'emb_dim {w}')
+        a.plot([h['epoch'] + 1 for h in r['history']], [h['valid_acc'] for h in r['history']], color=colours[r['emb_dim']], alpha=.5, lw=1)
+    for w, colour in colours.items(): a.plot([], [], color=colour, label=f'emb_dim {w}')
     a.set_xscale('log'); a.set_xlabel('epoch (log scale)'); a.set_ylabel('validation accuracy'); a.legend(loc='lower right')
     a.set_title('every trial: stopped where it fell behind')
     final = [r for r in finalists(ok) if 'latency_ms' in r]             # latency is measured when the search ends
-    if final:
-        b.scatter([r['latency_ms'] for r in final], [r['val_acc'] for r in final],
-                  c=[cmap(widths.index(r['emb_dim']) / max(1, len(widths) - 1)) for r in final], s=40)
-        front = pareto_front(final)
-        b.plot([r['latency_ms'] for r in front], [r['val_acc'] for r in front], 'r--', lw=1, label='Pareto front')
-        for r in final:
-            b.annotate(f"{_arch_label(r)} lr {r['params']['lr']:g}", (r['latency_ms'], r['val_acc']), xytext=(4, 3),
-                       textcoords='offset points', fontsize=7)
-        for name, r in (selected or {}).items():
-            b.annotate(name, (r['latency_ms'], r['val_acc']), xytext=(4, -12), textcoords='offset points', color='red')
-        b.legend(loc='lower right')
-    b.set_xlabel('batch-1 latency, PyTorch (ms)'); b.set_ylabel('validation accuracy')
+    xlabel = 'batch-1 latency, PyTorch (ms)'
+    if final: plot_accuracy_latency(final, 'latency_ms', xlabel, label=lambda r: f"{_arch_label(r)} lr {r['params']['lr']:g}",
+                                    marked=selected, colours=colours, ax=b)
+    else: b.set_xlabel(xlabel); b.set_ylabel('validation accuracy')
     b.set_title('the trials that ran the full budget')
     fig.tight_layout()
     return fig

@@ -65,13 +65,14 @@ def plot_accuracy_latency(rows,                                # dicts with emb_
                           xlabel: str = 'batch-1 latency (ms)',
                           label=arch_label,                    # row -> the name written beside each point of the front
                           marked: dict | None = None,          # {name: row} to name in red, e.g. the models chosen
+                          colours: dict | None = None,         # {emb_dim: colour}; default: `width_colours` of the rows
                           ax=None):
     "Validation accuracy against `cost` for every row that has both: colour for the width, area for the depth, the Pareto front dashed."
     import matplotlib.pyplot as plt
     rows = [r for r in rows if r.get('status', 'ok') == 'ok' and r.get(cost) is not None and r.get('val_acc') is not None]
     if not rows: raise ValueError(f"no results with 'val_acc' and {cost!r} to plot")
     ax = ax or plt.subplots(figsize=(7, 4.2))[1]
-    colours = width_colours(r['emb_dim'] for r in rows)
+    colours = colours or width_colours(r['emb_dim'] for r in rows)
     ax.scatter([r[cost] for r in rows], [r['val_acc'] for r in rows], c=[colours[r['emb_dim']] for r in rows],
                s=[15 + 20 * r['num_layers'] ** 2 for r in rows], alpha=.8, edgecolors='k', linewidths=.3)
     front = pareto_front(rows, cost=cost)
