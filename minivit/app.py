@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 import anywidget
+import comm
 import ipywidgets as widgets
 import numpy as np
 import traitlets
@@ -78,6 +79,7 @@ class Throttle:
         self.last = now
         return True
 
+# %% ../nbs/12_app.ipynb #c011
 class RateLimit:
     "Token bucket: true at most `burst` times at once and `rate` times a second on average."
     def __init__(self, rate: float, burst: int, clock=time.monotonic):
@@ -91,7 +93,7 @@ class RateLimit:
         self.tokens -= 1
         return True
 
-# %% ../nbs/12_app.ipynb #c012
+# %% ../nbs/12_app.ipynb #c014
 @dataclass
 class Shown:
     "What the app shows for one drawing."
@@ -103,6 +105,7 @@ class Shown:
     prep_ms: float           # rasterising and preprocessing time
     infer_ms: float          # model time
 
+# %% ../nbs/12_app.ipynb #c015
 def read_drawing(strokes, predictor, size: int = 280, pen_width: float = 18) -> Shown | None:
     "What `predictor` makes of `strokes` drawn on a `size` canvas; `None` when there is no ink."
     t0 = time.perf_counter()
@@ -117,6 +120,7 @@ def read_drawing(strokes, predictor, size: int = 280, pen_width: float = 18) -> 
     rollout = rollout_cls_map(full)[0] if full is not None else None
     return Shown(int(np.argmax(probs)), probs, x, [np.asarray(m)[0] for m in res.maps], rollout, prep_ms, infer_ms)
 
+# %% ../nbs/12_app.ipynb #c018
 def readout_pixels(image, maps=(), rollout=None) -> bytes:
     "The 28x28 `image` and every map (per block, `(heads, side, side)`; then `rollout`) as one uint8 buffer."
     parts = [np.clip(np.asarray(image, np.float64) * 255, 0, 255).round().astype(np.uint8).ravel()]
@@ -124,14 +128,14 @@ def readout_pixels(image, maps=(), rollout=None) -> bytes:
     if rollout is not None: parts.append((normalise_map(rollout) * 255).round().astype(np.uint8).ravel())
     return np.concatenate(parts).tobytes()
 
-# %% ../nbs/12_app.ipynb #c015
+# %% ../nbs/12_app.ipynb #c021
 class KernelOwned:
     "Mixin for widgets whose state only the kernel sets: a state update from the page is ignored and undone."
     def set_state(self, sync_data):
         keys = [k for k in sync_data if k in self.keys] if isinstance(sync_data, dict) else []
         if keys: self.send_state(keys)
 
-# %% ../nbs/12_app.ipynb #c016
+# %% ../nbs/12_app.ipynb #c022
 _PAD_JS = r"""// The drawing pad: strokes are drawn here, in the page, as the pointer moves (mouse, pen or finger). The kernel gets
 // the new points at most every `interval` ms while a stroke goes on, and once more when it ends.
 function render({ model, el }) {
@@ -223,6 +227,7 @@ function render({ model, el }) {
 }
 export default { render };"""
 
+# %% ../nbs/12_app.ipynb #c023
 class DrawingPad(KernelOwned, anywidget.AnyWidget):
     "A canvas drawn on in the page; it sends `{'kind': 'down'|'move'|'up', 'seq': n, 'points': [x0, y0, ...]}`."
     _esm = _PAD_JS
@@ -238,7 +243,7 @@ class DrawingPad(KernelOwned, anywidget.AnyWidget):
             self.strokes = [[round(v, 1) for p in s for v in p] for s in strokes]
             self.seq = seq
 
-# %% ../nbs/12_app.ipynb #c018
+# %% ../nbs/12_app.ipynb #c026
 _READOUT_JS = r"""// What the model made of the drawing: one message from the kernel carries the text, the ten probabilities and, as
 // one small byte buffer, the 28x28 input and every attention map; the pictures are painted here.
 function render({ model, el }) {
@@ -304,6 +309,8 @@ function render({ model, el }) {
   update();
 }
 export default { render };"""
+
+# %% ../nbs/12_app.ipynb #c027
 _STYLE = """.minivit-app { font-family: system-ui, sans-serif; gap: 18px; padding: 6px; align-items: flex-start; }
 .minivit-canvas { outline: 2px solid #444; margin: 3px; cursor: crosshair; touch-action: none; display: block; }
 .minivit-controls { gap: 4px; }
@@ -325,6 +332,7 @@ _STYLE = """.minivit-app { font-family: system-ui, sans-serif; gap: 18px; paddin
 .minivit-readout figcaption { font-size: 0.8em; color: #555; text-align: center; }
 .minivit-attention { display: flex; flex-direction: column; gap: 6px; }"""
 
+# %% ../nbs/12_app.ipynb #c028
 class Readout(KernelOwned, anywidget.AnyWidget):
     "The prediction, the probabilities, the model's input and the attention pictures of one reading."
     _esm, _css = _READOUT_JS, _STYLE
@@ -334,20 +342,20 @@ class Readout(KernelOwned, anywidget.AnyWidget):
     def show(self, pixels: bytes = b'', **result):
         with self.hold_sync(): self.result, self.pixels = result, pixels
 
-# %% ../nbs/12_app.ipynb #c021
+# %% ../nbs/12_app.ipynb #c031
 def refuse_page_widgets():
     "From now on pages cannot create widgets in this kernel: each attempt is closed at once, and nothing is kept."
-    import comm
     comm.get_comm_manager().register_target('jupyter.widget', lambda c, msg: c.close())
 
-# %% ../nbs/12_app.ipynb #c024
+# %% ../nbs/12_app.ipynb #c034
 DEFAULT_MODELS = {'Fast': 'fast', 'Large': 'large'}
 
 def default_predictor(spec):
     "A one-thread ONNX Runtime `Predictor` for `spec` ('fast', 'large' or a path)."
-    from minivit.inference import Predictor
+    from minivit.inference import Predictor     # ONNX Runtime is loaded only when the app's own predictor is used
     return Predictor(model=spec, threads=1)
 
+# %% ../nbs/12_app.ipynb #c035
 class Models:
     "Predictors by toggle label, loaded once each and checked on a blank digit; failures are kept in `errors`."
     # shapes[name]: (heads per block, whether the model gives a rollout), for the readout's grid
@@ -368,49 +376,34 @@ class Models:
                 self.errors[name] = f"The {name} model ({self.specs[name]}) could not be loaded: {e}"
         return self.loaded.get(name)
 
-# %% ../nbs/12_app.ipynb #c026
+# %% ../nbs/12_app.ipynb #c038
 HINT = "Draw a digit"
 FULL = "The drawing is full: Undo or Clear to draw more."
 
-class DigitApp(widgets.HBox):
-    "Draw a digit, see the prediction as you draw, the probabilities, the model's input and its attention."
-    def __init__(self,
-                 models: dict | None = None,   # toggle label -> model for the predictor ('fast', 'large' or a path)
-                 size: int = 280,              # canvas side in pixels
-                 pen_width: float = 18,        # stroke width in canvas pixels
-                 predictor_factory=None,       # callable: model spec -> object with `.predict(images)`
-                 live_every: float = 0.1,      # seconds between readings while a stroke is drawn
-                ):
-        if pen_width <= 0: raise ValueError(f"pen_width must be positive, got {pen_width}")
-        self.models = Models(DEFAULT_MODELS if models is None else models, predictor_factory)
-        self.size, self.pen_width = int(size), float(pen_width)
-        self.drawing = Strokes(self.size)
-        self.live, self.budget = Throttle(live_every / 2), RateLimit(rate=20, burst=5)
-        self.seq, self.shown, self._status = 0, None, ''
+# %% ../nbs/12_app.ipynb #c040
+def _named(widget, name: str):
+    "`widget` with the CSS class `minivit-{name}`."
+    widget.add_class(f'minivit-{name}')
+    return widget
 
-        self.pad = DrawingPad(size=self.size, pen_width=self.pen_width, interval=round(1000 * live_every))
-        self.readout = Readout()
-        self.model_toggle = widgets.ToggleButtons(options=list(self.models.specs), style={"button_width": "64px"},
-                                                  tooltips=[f'{name} model' for name in self.models.specs])
-        self.undo_button = widgets.Button(description='Undo', icon='undo', tooltip='Remove the last stroke',
-                                          layout=widgets.Layout(width='72px'))
-        self.clear_button = widgets.Button(description='Clear', icon='eraser', tooltip='Erase the drawing',
-                                           layout=widgets.Layout(width='72px'))
-        controls = widgets.HBox([self.model_toggle, self.undo_button, self.clear_button])
-        for w, name in [(self.pad, 'pad'), (self.readout, 'readout'), (self.model_toggle, 'model'),
-                        (self.undo_button, 'undo'), (self.clear_button, 'clear'), (controls, 'controls')]:
-            w.add_class(f'minivit-{name}')
+def _button(description: str, icon: str, tooltip: str) -> widgets.Button:
+    "A button 72 pixels wide."
+    return widgets.Button(description=description, icon=icon, tooltip=tooltip, layout=widgets.Layout(width='72px'))
+
+# %% ../nbs/12_app.ipynb #c041
+class _AppLayout(widgets.HBox):
+    "The app's widgets: the pad with the model toggle, Undo and Clear under it, and the readout beside it."
+    def __init__(self, model_names: list, size: int, pen_width: float, live_every: float):
+        self.pad = _named(DrawingPad(size=size, pen_width=pen_width, interval=round(1000 * live_every)), 'pad')
+        self.readout = _named(Readout(), 'readout')
+        self.model_toggle = _named(widgets.ToggleButtons(options=model_names, style={"button_width": "64px"},
+                                                         tooltips=[f'{name} model' for name in model_names]), 'model')
+        self.undo_button = _named(_button('Undo', 'undo', 'Remove the last stroke'), 'undo')
+        self.clear_button = _named(_button('Clear', 'eraser', 'Erase the drawing'), 'clear')
+        controls = _named(widgets.HBox([self.model_toggle, self.undo_button, self.clear_button]), 'controls')
         super().__init__([widgets.VBox([self.pad, controls]), self.readout], layout=widgets.Layout(width='fit-content'))
         self.add_class('minivit-app')
 
-        self.pad.on_msg(lambda _, content, buffers: self._guard(self.handle, content))
-        self.undo_button.on_click(lambda _: self._guard(self.undo))
-        self.clear_button.on_click(lambda _: self._guard(self.clear))
-        self.model_toggle.observe(lambda _: self._guard(self.predict_now), 'value')
-        for name in self.models.specs: self.models[name]               # load all now, before a visitor arrives
-        self.predict_now()
-
-    # --- what the page shows, for tests and callers
     @property
     def model_name(self) -> str: return self.model_toggle.value
     @property
@@ -420,16 +413,65 @@ class DigitApp(widgets.HBox):
     @property
     def timing_text(self) -> str: return self.readout.result.get('timing', '')
 
-    def _guard(self, fn, *args):
-        "Run an event handler; an exception is shown in the status line, never raised into the page."
-        try: return fn(*args)
-        except Exception as e: self._show_error(f"Something went wrong: {type(e).__name__}: {e}")
+# %% ../nbs/12_app.ipynb #c044
+def _readout_fields(shown: Shown | None, shape=([], False)) -> tuple:
+    "The pixels and the fields of `Readout.result` for the reading `shown`, or for none with the picture grid `shape`."
+    heads, rollout = shape
+    note = ('' if rollout or not heads else 'Attention rollout needs the full attention matrices, '
+            'which this model does not output; each picture is one head of one block.')
+    blank = shown is None
+    pixels = bytes(784 + 49 * (sum(heads) + rollout)) if blank else readout_pixels(shown.image, shown.maps, shown.rollout)
+    return pixels, dict(note=note, state='empty' if blank else 'shown', label=-1 if blank else shown.label,
+                        probs=[0.0] * 10 if blank else [round(float(p), 4) for p in shown.probs],
+                        heads=list(heads), side=7, rollout=rollout)
+
+# %% ../nbs/12_app.ipynb #c047
+class _ReadingApp(_AppLayout):
+    "The page with models and a drawing: reads the drawing with the chosen model and shows the result."
+    def __init__(self, models, size, pen_width, predictor_factory, live_every):
+        if pen_width <= 0: raise ValueError(f"pen_width must be positive, got {pen_width}")
+        self.models = Models(DEFAULT_MODELS if models is None else models, predictor_factory)
+        self.size, self.pen_width = int(size), float(pen_width)
+        self.drawing = Strokes(self.size)
+        self.seq, self.shown, self._status = 0, None, ''       # the last pad message read, the last reading
+        super().__init__(list(self.models.specs), self.size, self.pen_width, live_every)
+        for name in self.models.specs: self.models[name]               # load all now, before a visitor arrives
+        self.predict_now()
+
+    def predict_now(self) -> Shown | None:
+        "Read the current drawing and show it; `None` if there is nothing (or no model) to show."
+        name = self.model_name
+        predictor = self.models[name]
+        self._status = self.models.errors.get(name, '')
+        shape = self.models.shapes.get(name, ([], False))
+        if predictor is None: return self._show(None, "No model to read the digit" if len(self.drawing) else HINT)
+        try: shown = read_drawing(self.drawing.all, predictor, self.size, self.pen_width)
+        except Exception as e:
+            self._status = f"Something went wrong: {type(e).__name__}: {e}"
+            return self._show(None, "Could not read the digit", shape)
+        if shown is None: return self._show(None, HINT, shape)
+        p = shown.probs[shown.label]
+        timing = f"Inference {shown.infer_ms:.1f} ms ({name} model), drawing to 28x28 {shown.prep_ms:.1f} ms"
+        return self._show(shown, f"Prediction: {shown.label} ({100 * p:.1f}%)", shape, timing)
+
+    def _show(self, shown, text, shape=([], False), timing=''):
+        "Send one reading to the page (`shown`, or a blank one with the grid of `shape`) in one message."
+        self.shown = shown
+        pixels, fields = _readout_fields(shown, shape)
+        self.readout.show(pixels, seq=self.seq, text=text, status=self._status, timing=timing, **fields)
+        return shown
 
     def _show_error(self, text):
         self._status = text
         self.readout.show(self.readout.pixels, **{**self.readout.result, 'status': text})
 
-    # --- input
+# %% ../nbs/12_app.ipynb #c050
+class _DrawingApp(_ReadingApp):
+    "The reading app with a drawing that pad messages, `add_stroke`, `undo` and `clear` change."
+    def __init__(self, models, size, pen_width, predictor_factory, live_every):
+        super().__init__(models, size, pen_width, predictor_factory, live_every)
+        self.live, self.budget = Throttle(live_every / 2), RateLimit(rate=20, burst=5)
+
     def handle(self, msg) -> Shown | None:
         "Apply one pad message; read the drawing if it is time to. Malformed messages are ignored."
         if not isinstance(msg, dict) or msg.get('kind') not in ('down', 'move', 'up'): return None
@@ -464,33 +506,23 @@ class DigitApp(widgets.HBox):
         self.drawing.clear(); self.pad.show([], self.seq)
         self.predict_now()
 
-    # --- output
-    def predict_now(self) -> Shown | None:
-        "Read the current drawing and show it; `None` if there is nothing (or no model) to show."
-        name = self.model_name
-        predictor = self.models[name]
-        self._status = self.models.errors.get(name, '')
-        shape = self.models.shapes.get(name, ([], False))
-        if predictor is None: return self._show(None, "No model to read the digit" if len(self.drawing) else HINT)
-        try: shown = read_drawing(self.drawing.all, predictor, self.size, self.pen_width)
-        except Exception as e:
-            self._status = f"Something went wrong: {type(e).__name__}: {e}"
-            return self._show(None, "Could not read the digit", shape)
-        if shown is None: return self._show(None, HINT, shape)
-        p = shown.probs[shown.label]
-        timing = f"Inference {shown.infer_ms:.1f} ms ({name} model), drawing to 28x28 {shown.prep_ms:.1f} ms"
-        return self._show(shown, f"Prediction: {shown.label} ({100 * p:.1f}%)", shape, timing)
+# %% ../nbs/12_app.ipynb #c053
+class DigitApp(_DrawingApp):
+    "Draw a digit, see the prediction as you draw, the probabilities, the model's input and its attention."
+    def __init__(self,
+                 models: dict | None = None,   # toggle label -> model for the predictor ('fast', 'large' or a path)
+                 size: int = 280,              # canvas side in pixels
+                 pen_width: float = 18,        # stroke width in canvas pixels
+                 predictor_factory=None,       # callable: model spec -> object with `.predict(images)`
+                 live_every: float = 0.1,      # seconds between readings while a stroke is drawn
+                ):
+        super().__init__(models, size, pen_width, predictor_factory, live_every)
+        self.pad.on_msg(lambda _, content, buffers: self._guard(self.handle, content))
+        self.undo_button.on_click(lambda _: self._guard(self.undo))
+        self.clear_button.on_click(lambda _: self._guard(self.clear))
+        self.model_toggle.observe(lambda _: self._guard(self.predict_now), 'value')
 
-    def _show(self, shown, text, shape=([], False), timing=''):
-        "Send one reading to the page (`shown`, or a blank one with the grid of `shape`) in one message."
-        self.shown = shown
-        heads, rollout = shape
-        note = ('' if rollout or not heads else 'Attention rollout needs the full attention matrices, '
-                'which this model does not output; each picture is one head of one block.')
-        pixels = (readout_pixels(shown.image, shown.maps, shown.rollout) if shown is not None
-                  else bytes(784 + 49 * (sum(heads) + rollout)))
-        self.readout.show(pixels, seq=self.seq, text=text, status=self._status, timing=timing, note=note,
-                          state='shown' if shown is not None else 'empty', label=-1 if shown is None else shown.label,
-                          probs=[0.0] * 10 if shown is None else [round(float(p), 4) for p in shown.probs],
-                          heads=list(heads), side=7, rollout=rollout)
-        return shown
+    def _guard(self, fn, *args):
+        "Run an event handler; an exception is shown in the status line, never raised into the page."
+        try: return fn(*args)
+        except Exception as e: self._show_error(f"Something went wrong: {type(e).__name__}: {e}")
