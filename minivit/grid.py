@@ -10,14 +10,12 @@ __all__ = ['MARGIN', 'split_params', 'validate_param_grid', 'load_param_grid', '
 # %% ../nbs/06_grid_search.ipynb #c003
 import json
 import math
-import os
 from dataclasses import fields
 from pathlib import Path
 
-import numpy as np
+from fastcore.xtras import atomic_save
 from sklearn.model_selection import ParameterGrid
 
-from .measure import pareto_front
 from .train import TrainConfig
 from .vit import ViTConfig
 
@@ -94,14 +92,8 @@ def default_grid_path() -> Path:
 # %% ../nbs/06_grid_search.ipynb #c017
 def write_results(rows, path) -> Path:
     "Write `rows` as JSON lines to `path`, atomically."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'w') as f:
-        f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
-        f.flush(); os.fsync(f.fileno())
-    tmp.replace(path)
-    return path
+    with atomic_save(path, 'w') as f: f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
+    return Path(path)
 
 def read_results(path) -> list[dict]:
     "Rows of a results file (the latest per grid point), skipping lines that are not JSON; [] if there is no file."
