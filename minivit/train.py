@@ -131,6 +131,7 @@ class TrainConfig:
         if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
         if not 0 <= self.label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
+# %% ../nbs/05_train.ipynb #c035
 @dataclass
 class FitResult:
     "A trained model (best validation weights) with its per-epoch history."
@@ -144,7 +145,7 @@ class FitResult:
     @property
     def best(self) -> dict: return self.history[self.best_epoch]
 
-# %% ../nbs/05_train.ipynb #c036
+# %% ../nbs/05_train.ipynb #c037
 def _loaders(datasets, batch_size, seed):
     "The training loader (shuffled by its own seeded generator, incomplete batch dropped) and the validation loader."
     g = torch.Generator().manual_seed(seed)
@@ -152,7 +153,7 @@ def _loaders(datasets, batch_size, seed):
     valid = DataLoader(datasets['valid'], batch_size=512)
     return train, valid
 
-# %% ../nbs/05_train.ipynb #c037
+# %% ../nbs/05_train.ipynb #c038
 @dataclass
 class _Training:
     "What a run trains with; `last.pt` keeps the state of each."
@@ -165,7 +166,7 @@ class _Training:
     @property
     def steps(self) -> int: return len(self.train_dl)        # optimiser steps per epoch
 
-# %% ../nbs/05_train.ipynb #c038
+# %% ../nbs/05_train.ipynb #c039
 def _start_training(config: ViTConfig, datasets: dict, tc: TrainConfig, device) -> _Training:
     "A model seeded with `tc.seed` on `device`, its optimiser, the loaders and the warm-up + cosine schedule."
     set_seed(tc.seed)
@@ -178,7 +179,7 @@ def _start_training(config: ViTConfig, datasets: dict, tc: TrainConfig, device) 
         opt, lambda s: warmup_cosine(s, max(1, round(tc.warmup_epochs * steps)), tc.epochs * steps))
     return _Training(model, opt, sched, train_dl, valid_dl)
 
-# %% ../nbs/05_train.ipynb #c041
+# %% ../nbs/05_train.ipynb #c042
 def _train_one_epoch(model, loader, opt, sched, tc, device, bar=None):
     "One pass over `loader`: the mean training loss and the images per second."
     model.train()
@@ -194,7 +195,7 @@ def _train_one_epoch(model, loader, opt, sched, tc, device, bar=None):
         if bar is not None: bar.update(1); bar.set_postfix(loss=f"{loss.item():.3f}")
     return total / n, n / (time.perf_counter() - t0)
 
-# %% ../nbs/05_train.ipynb #c043
+# %% ../nbs/05_train.ipynb #c044
 @dataclass
 class _RunState:
     "Each epoch's metrics, the best epoch so far and its weights, and the seconds spent training."
@@ -219,7 +220,7 @@ class _RunState:
         "Whether the last `patience` epochs brought no better validation loss."
         return bool(self.history) and len(self.history) - 1 - self.best_epoch >= patience
 
-# %% ../nbs/05_train.ipynb #c046
+# %% ../nbs/05_train.ipynb #c047
 def _train_and_validate(training: _Training, state: _RunState, epoch: int, tc: TrainConfig, device, bar=None) -> dict:
     "Train for one epoch, then validate; the epoch's metrics. The training time is added to `state.seconds`."
     t0 = time.perf_counter()
@@ -229,13 +230,13 @@ def _train_and_validate(training: _Training, state: _RunState, epoch: int, tc: T
     return {'epoch': epoch, 'train_loss': train_loss, **{f'valid_{k}': v for k, v in valid.items()},
             'lr': training.sched.get_last_lr()[0], 'images_per_second': ips, 'seconds': state.seconds}
 
-# %% ../nbs/05_train.ipynb #c049
+# %% ../nbs/05_train.ipynb #c050
 def _write_json(path, obj):
     "Write `obj` as JSON to `path`, atomically."
     tmp = Path(path).with_name(Path(path).name + '.tmp')
     tmp.write_text(json.dumps(obj, indent=1)); tmp.replace(path)
 
-# %% ../nbs/05_train.ipynb #c051
+# %% ../nbs/05_train.ipynb #c052
 def _save_checkpoints(run_dir: Path, training: _Training, state: _RunState, identity: dict, improved: bool):
     "After an epoch: `best.pt` if the epoch `improved` on the best, then `last.pt` and `history.json`."
     row = state.history[-1]
@@ -245,7 +246,7 @@ def _save_checkpoints(run_dir: Path, training: _Training, state: _RunState, iden
                history=state.history, best_epoch=state.best_epoch, seconds=state.seconds, identity=identity)
     _write_json(run_dir / 'history.json', state.history)
 
-# %% ../nbs/05_train.ipynb #c053
+# %% ../nbs/05_train.ipynb #c054
 def _restore_run(run_dir: Path | None, training: _Training, identity: dict) -> _RunState:
     "Continue from `run_dir/last.pt` if there is one: `training` and the random states restored; where the run stands."
     last = run_dir / 'last.pt' if run_dir else None
@@ -259,7 +260,7 @@ def _restore_run(run_dir: Path | None, training: _Training, identity: dict) -> _
     best_weights = load_checkpoint(run_dir / 'best.pt')['state_dict']
     return _RunState(ckpt['history'], ckpt['best_epoch'], best_weights, ckpt['seconds'])
 
-# %% ../nbs/05_train.ipynb #c057
+# %% ../nbs/05_train.ipynb #c058
 def fit(config: ViTConfig,            # the architecture
         datasets: dict,               # {'train': Dataset, 'valid': Dataset}, e.g. from `minivit.data.get_datasets`
         train: TrainConfig = None,    # optimisation settings
@@ -300,7 +301,7 @@ def fit(config: ViTConfig,            # the architecture
     return FitResult(training.model, state.history, state.best_epoch, seconds, images / seconds if seconds else 0.,
                      state.patience_spent(tc.patience))
 
-# %% ../nbs/05_train.ipynb #c066
+# %% ../nbs/05_train.ipynb #c067
 def plot_confusion(preds, targets, ax=None, title='confusion matrix'):
     "Confusion matrix (scikit-learn) of predictions against targets."
     import matplotlib.pyplot as plt                    # only when plotting: training does without matplotlib
@@ -309,7 +310,7 @@ def plot_confusion(preds, targets, ax=None, title='confusion matrix'):
     ax.set_title(title)
     return ax
 
-# %% ../nbs/05_train.ipynb #c069
+# %% ../nbs/05_train.ipynb #c070
 def training_throughput(config: ViTConfig, explicit_attention: bool = False, batch_size: int = 128,
                         steps: int = 10, warmup: int = 3, device=None) -> float:
     "Training images per second on random data, with the fused (default) or the explicit attention path."
