@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.xtras import atomic_save
 from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix, precision_recall_fscore_support
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -233,8 +234,7 @@ def _train_and_validate(training: _Training, state: _RunState, epoch: int, tc: T
 # %% ../nbs/05_train.ipynb #c050
 def _write_json(path, obj):
     "Write `obj` as JSON to `path`, atomically."
-    tmp = Path(path).with_name(Path(path).name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=1)); tmp.replace(path)
+    with atomic_save(path, 'w') as f: json.dump(obj, f, indent=1)
 
 # %% ../nbs/05_train.ipynb #c052
 def _save_checkpoints(run_dir: Path, training: _Training, state: _RunState, identity: dict, improved: bool):
