@@ -43,6 +43,7 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     so.log_severity_level = 3                              # errors only: no warnings on the console
     return so
 
+# %% ../nbs/08_inference.ipynb #c007
 def model_path(model) -> Path:
     "Path of a shipped model ('fast' or 'large') or of a model file, which must exist."
     if isinstance(model, str) and model in SHIPPED_MODELS:
@@ -73,7 +74,7 @@ def read_metadata(session: ort.InferenceSession) -> dict:
         except ValueError: out[key] = value              # a plain string written by another tool
     return out
 
-# %% ../nbs/08_inference.ipynb #c012
+# %% ../nbs/08_inference.ipynb #c013
 def check_images(images) -> np.ndarray:
     "Validate `(28, 28)` or `(N, 28, 28)` float images in [0, 1]; return them as a float32 `(N, 28, 28)` array."
     x = np.asarray(images)
@@ -91,12 +92,13 @@ def check_images(images) -> np.ndarray:
         raise ValueError(f"pixel values must lie in [0, 1] (white digit on black), got [{lo:.4g}, {hi:.4g}]")
     return x.astype(np.float32, copy=False)
 
-# %% ../nbs/08_inference.ipynb #c016
+# %% ../nbs/08_inference.ipynb #c017
 def softmax(logits: np.ndarray) -> np.ndarray:
     "Row-wise softmax, computed stably (the largest logit is subtracted first)."
     z = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)
 
+# %% ../nbs/08_inference.ipynb #c019
 @dataclass
 class Prediction:
     "What a `Predictor` returns for N images."
@@ -116,6 +118,7 @@ class Prediction:
 
     def __len__(self): return len(self.probs)
 
+# %% ../nbs/08_inference.ipynb #c021
 class Predictor:
     "Classify digits with an exported minivit model in ONNX Runtime (no PyTorch)."
     def __init__(self,
@@ -158,7 +161,7 @@ class Predictor:
         arch = f"emb {c.get('emb_dim')}, {c.get('num_layers')} layers, {c.get('num_heads')} heads" if c else "unknown"
         return f"Predictor({str(self.path)!r}, {arch}, threads={self.threads})"
 
-# %% ../nbs/08_inference.ipynb #c030
+# %% ../nbs/08_inference.ipynb #c035
 def white_on_black(gray: np.ndarray) -> np.ndarray:
     "Invert a uint8 image whose border is bright (dark ink on light paper), so the digit is white on black."
     border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
@@ -185,7 +188,7 @@ def read_digit(path) -> np.ndarray | None:
         raise ValueError(f"{path} is not an image file that Pillow can read ({type(e).__name__})") from None
     return digit_from_pixels(pixels)
 
-# %% ../nbs/08_inference.ipynb #c037
+# %% ../nbs/08_inference.ipynb #c042
 def _fail(message: str, status: int = 2):
     print(f"minivit_predict: {message}", file=sys.stderr)
     sys.exit(status)

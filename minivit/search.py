@@ -28,6 +28,7 @@ from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler
 
+from .data import get_datasets
 from .grid import (MARGIN, arch_key, config_key, default_grid_path, load_param_grid, select_models,
                           selection_note, split_params, validate_param_grid, write_results)
 from .measure import example_input, time_interleaved
@@ -38,7 +39,6 @@ from .vit import VisionTransformer, count_parameters, forward_flops, load_checkp
 def make_datasets(source: str = 'bundled', n_train: int | None = None, n_valid: int | None = None, seed: int = 0,
                   augment: bool = True) -> dict:
     "Train/valid datasets for the search, optionally subsampled at random (`n_train`, `n_valid`) for quick runs."
-    from minivit.data import get_datasets
     ds = get_datasets(source, augment=augment, seed=seed)
     rng = np.random.default_rng(seed)
     for name, n in (('train', n_train), ('valid', n_valid)):
@@ -68,8 +68,8 @@ def train_trial(config: dict):
 
 # %% ../nbs/06a_search.ipynb #c011
 def search_settings(grid, max_epochs: int = 27, grace: int = 3, reduction: int = 3, train: TrainConfig = None,
-                    data: dict = None, order_seed: int = 0) -> dict:
-    "The settings that define a search (JSON-able): the grid expanded, validated and shuffled, the budget, recipe and data."
+                    data: dict = None, order_seed: int = 0, sample: int | None = None) -> dict:
+    "The settings that define a search (JSON-able): the grid expanded, validated and shuffled (cut to its first `sample` points, if given), the budget, recipe and data."
     grid = grid if hasattr(grid, 'param_grid') else validate_param_grid(grid)
     if not (isinstance(max_epochs, int) and isinstance(grace, int) and 1 <= grace <= max_epochs):
         raise ValueError(f"need 1 <= grace <= max_epochs, got grace={grace}, max_epochs={max_epochs}")
@@ -77,6 +77,9 @@ def search_settings(grid, max_epochs: int = 27, grace: int = 3, reduction: int =
     train = TrainConfig(**{**vars(train or TrainConfig(batch_size=64)), 'epochs': max_epochs, 'patience': max_epochs})
     points = [dict(p) for p in grid]
     np.random.default_rng(order_seed).shuffle(points)     # ASHA judges early trials against few others: mix the order
+    if sample is not None:
+        if not (isinstance(sample, int) and sample >= 1): raise ValueError(f"sample must be a positive integer, got {sample!r}")
+        points = points[:sample]                           # the first of a shuffled grid: a random sample of it
     return {'grid': points, 'order_seed': order_seed, 'max_epochs': max_epochs, 'grace': grace, 'reduction': reduction,
             'train': vars(train), 'data': {'source': 'bundled', **(data or {})}}
 
@@ -137,6 +140,7 @@ def trial_row(folder, max_epochs: int, latency: dict = None) -> dict | None:
     row.update((latency or {}).get(row['arch'], {}))
     return row
 
+# %% ../nbs/06a_search.ipynb #c015
 def experiment_rows(folder, other_copies=()) -> list[dict]:
     "Results rows of every trial of a Tune experiment folder, in grid order; of two copies of a trial folder, the further one."
     folder = Path(folder)
@@ -150,7 +154,7 @@ def experiment_rows(folder, other_copies=()) -> list[dict]:
     order = {config_key(p): i for i, p in enumerate(settings['grid'])}
     return sorted((r for r in rows.values() if r['key'] in order), key=lambda r: order[r['key']])
 
-# %% ../nbs/06a_search.ipynb #c016
+# %% ../nbs/06a_search.ipynb #c017
 def time_architectures(folder, threads: int = 1, runs: int = 200, rounds: int = 5) -> dict:
     "Time every architecture of the search in `folder` alone (once); store and return `latency.json`."
     folder = Path(folder)
@@ -175,7 +179,7 @@ def time_architectures(folder, threads: int = 1, runs: int = 200, rounds: int = 
     with atomic_save(path, 'w') as f: json.dump(table, f, indent=1, sort_keys=True)
     return table
 
-# %% ../nbs/06a_search.ipynb #c018
+# %% ../nbs/06a_search.ipynb #c019
 def _trial_dirname(trial) -> str:
     "A trial's folder: its id and its grid point, e.g. 'e3c8e_00002_emb_dim=64,lr=0.005,...'."
     return f"{trial.trial_id}_{config_key(trial.config['params'])}"
@@ -193,7 +197,7 @@ class ResumableASHA(ASHAScheduler):
         for milestone, recorded in self._trial_info[trial.trial_id]._rungs:     # ASHA's own (milestone, {trial: score})
             if milestone in at: recorded[trial.trial_id] = self._metric_op * at[milestone]
 
-# %% ../nbs/06a_search.ipynb #c022
+# %% ../nbs/06a_search.ipynb #c023
 class ResultsWriter(tune.Callback):
     "A Tune callback: rewrite `folder/results.jsonl` whenever a trial ends, and print a line about it."
     def __init__(self, folder, verbose: bool = True):
@@ -215,7 +219,7 @@ class ResultsWriter(tune.Callback):
     def on_trial_complete(self, iteration, trials, trial, **info): self._trial_ended(trials, trial, 'finished')
     def on_trial_error(self, iteration, trials, trial, **info): self._trial_ended(trials, trial, 'failed')
 
-# %% ../nbs/06a_search.ipynb #c023
+# %% ../nbs/06a_search.ipynb #c024
 def connect_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     "Connect to the Ray cluster at `address` ('auto' or 'host:port'), or start Ray on this machine; True if started here."
     if ray.is_initialized(): return False
@@ -228,7 +232,7 @@ def default_gpus_per_trial() -> float:
     "A quarter of a GPU per trial when the cluster has GPUs (small trials share one), else none."
     return 0.25 if ray.cluster_resources().get('GPU', 0) > 0 else 0.
 
-# %% ../nbs/06a_search.ipynb #c024
+# %% ../nbs/06a_search.ipynb #c025
 def new_tuner(settings: dict, folder: Path, trainable, gpus: float, cpus_per_trial: int = 1,
               max_failures: int = 2, tracking: str | None = None, verbose: bool = True):
     "A `Tuner` for a new search in `folder`: one trial per grid point, `ResumableASHA`, one checkpoint kept per trial."
@@ -247,7 +251,7 @@ def new_tuner(settings: dict, folder: Path, trainable, gpus: float, cpus_per_tri
                                   # the JSON logger first: a trial's last report is written when the writer reads it
                                   callbacks=[JsonLoggerCallback(), CSVLoggerCallback(), ResultsWriter(folder, verbose)]))
 
-# %% ../nbs/06a_search.ipynb #c025
+# %% ../nbs/06a_search.ipynb #c026
 def run_search(settings: dict,                 # from `search_settings`
                out,                            # folder of experiments (Tune's storage path)
                name: str = 'grid',             # this experiment's folder in `out`
@@ -280,11 +284,10 @@ def run_search(settings: dict,                 # from `search_settings`
     for path in {folder / 'results.jsonl', Path(results or folder / 'results.jsonl')}: write_results(rows, path)
     return rows
 
-# %% ../nbs/06a_search.ipynb #c029
+# %% ../nbs/06a_search.ipynb #c030
 def train_final(row: dict, name: str, epochs: int = 150, out='experiments', source: str = 'bundled',
                 tracking: str | None = None, progress: bool = True, selection: str | None = None) -> dict:
     "Retrain a chosen results row for `epochs` (resumable), evaluate on valid and test, save `out/name.pt`; returns metrics."
-    from minivit.data import get_datasets
     if selection is None:                                    # decided before training, so nothing can fail after it
         selection = selection_note(name, row) if name in ('fast', 'large') else f"trial {row['key']}"
     model_cfg, overrides = split_params(row['params'])
@@ -304,7 +307,7 @@ def train_final(row: dict, name: str, epochs: int = 150, out='experiments', sour
                history=res.history, train_config=vars(tc), selection=selection)
     return metrics
 
-# %% ../nbs/06a_search.ipynb #c031
+# %% ../nbs/06a_search.ipynb #c032
 def default_runs_dir() -> Path:
     "Where experiments go by default: `$MINIVIT_RUNS`, else `~/minivit-runs`."
     return Path(os.environ.get('MINIVIT_RUNS', Path.home() / 'minivit-runs')).expanduser()
@@ -335,7 +338,7 @@ def search_and_choose(settings: dict, out, name: str, results=None, address=None
             print(f"{n} final: valid acc {m['valid']['acc']:.4f}, test acc {m['test']['acc']:.4f} ({Path(models) / n}.pt)")
     return chosen
 
-# %% ../nbs/06a_search.ipynb #c032
+# %% ../nbs/06a_search.ipynb #c033
 @call_parse
 def grid_cli(grid: str = None,                 # JSON parameter grid (default: the project's nbs/param_grid.json)
              out: str = None,                  # experiments folder (default: $MINIVIT_RUNS or ~/minivit-runs)
@@ -349,7 +352,8 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              cpus_per_trial: int = 1,
              gpus_per_trial: float = None,     # GPU share per trial (default: 0.25 where the cluster has GPUs, else 0)
              source: str = 'bundled',          # 'bundled', 'torchvision' or 'auto'
-             quick: bool = False,              # smoke run: at most 3 epochs on 1,000 training digits, own folder
+             trials: int = None,               # run a random sample of this many grid points (default: all; 9 with --quick)
+             quick: bool = False,              # smoke run: 9 trials, at most 3 epochs on 1,000 training digits, own folder
              no_tracking: bool = False,        # disable W&B (otherwise offline unless WANDB_MODE says)
              margin: float = MARGIN,           # "Fast": fastest within this validation accuracy of the best
              final_epochs: int = 0,            # then retrain the chosen two this long (0: don't)
@@ -361,7 +365,8 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
         grace = grace or (1 if quick else 3)
         settings = search_settings(load_param_grid(grid_path), 3 if quick else epochs, grace, reduction,
                                    TrainConfig(batch_size=batch_size),
-                                   {'source': source, **({'n_train': 1000, 'n_valid': 500} if quick else {})})
+                                   {'source': source, **({'n_train': 1000, 'n_valid': 500} if quick else {})},
+                                   sample=trials or (9 if quick else None))
         name = name or ('grid-quick' if quick else 'grid')
         out = Path(out).expanduser() if out else default_runs_dir()
         print(f"grid {grid_path}: {len(settings['grid'])} trials; experiment {out.resolve() / name}", flush=True)
