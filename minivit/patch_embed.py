@@ -6,7 +6,6 @@
 __all__ = ['PatchEmbedding']
 
 # %% ../nbs/02_patch_embed.ipynb #c003
-import torch
 from torch import nn
 
 # %% ../nbs/02_patch_embed.ipynb #c005
