@@ -175,7 +175,9 @@ def plot_search(rows, selected: dict = None):
     xlabel = 'batch-1 latency, PyTorch (ms)'
     if final: plot_accuracy_latency(final, 'latency_ms', xlabel, label=lambda r: f"{_arch_label(r)} lr {r['params']['lr']:g}",
                                     marked=selected, colours=colours, ax=b)
-    else: b.set_xlabel(xlabel); b.set_ylabel('validation accuracy')
+    else:
+        b.set_xlabel(xlabel); b.set_ylabel('validation accuracy'); b.set_xticks([]); b.set_yticks([])
+        b.text(.5, .5, 'the architectures are timed\nwhen the search ends', ha='center', va='center', transform=b.transAxes)
     b.set_title('the trials that ran the full budget')
     fig.tight_layout()
     return fig
