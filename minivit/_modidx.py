@@ -309,4 +309,5 @@ d = { 'settings': { 'branch': 'main',
                              'minivit.vit.forward_flops': ('vit.html#forward_flops', 'minivit/vit.py'),
                              'minivit.vit.load_checkpoint': ('vit.html#load_checkpoint', 'minivit/vit.py'),
                              'minivit.vit.load_model': ('vit.html#load_model', 'minivit/vit.py'),
+                             'minivit.vit.model_from_checkpoint': ('vit.html#model_from_checkpoint', 'minivit/vit.py'),
                              'minivit.vit.save_model': ('vit.html#save_model', 'minivit/vit.py')}}}

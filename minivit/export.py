@@ -29,7 +29,7 @@ import minivit
 from .attention import cls_attention_map
 from .contract import IMAGE_SIZE, IN_CHANS, INPUT_NAME, MNIST_MEAN, MNIST_STD, input_shape, normalise, output_names
 from .inference import MODELS_DIR, load_session, read_metadata
-from .vit import VisionTransformer, count_parameters, forward_flops, load_checkpoint, load_model
+from .vit import VisionTransformer, count_parameters, forward_flops, load_checkpoint, model_from_checkpoint
 
 # %% ../nbs/07_export.ipynb #c006
 def flat_outputs(model: VisionTransformer, x: torch.Tensor) -> tuple:
@@ -277,4 +277,4 @@ def ship_checkpoint(checkpoint,                 # a checkpoint written by `miniv
     meta = {'data': data, 'metrics': ckpt.get('metrics'), 'name': name, 'grid_key': ckpt.get('grid_key'),
             'trial_id': ckpt.get('trial_id'), 'train_config': ckpt.get('train_config'),
             'selection': selection or ckpt.get('selection') or 'chosen by the grid search on validation accuracy'}
-    return export_onnx(load_model(checkpoint), Path(models_dir or MODELS_DIR) / f'{name}.onnx', metadata=meta)
+    return export_onnx(model_from_checkpoint(ckpt), Path(models_dir or MODELS_DIR) / f'{name}.onnx', metadata=meta)

@@ -158,7 +158,7 @@ def best_per_arch(rows) -> list[dict]:
     return list(best.values())
 
 # %% ../nbs/06_grid_search.ipynb #c032
-from .measure import arch_label as _arch_label, plot_accuracy_latency, width_colours
+from .measure import arch_label, plot_accuracy_latency, width_colours
 
 def plot_search(rows, selected: dict = None):
     "Left: validation accuracy per epoch of every trial. Right: accuracy against latency of the finalists (`plot_accuracy_latency`)."
@@ -173,7 +173,7 @@ def plot_search(rows, selected: dict = None):
     a.set_title('every trial: stopped where it fell behind')
     final = [r for r in finalists(ok) if 'latency_ms' in r]             # latency is measured when the search ends
     xlabel = 'batch-1 latency, PyTorch (ms)'
-    if final: plot_accuracy_latency(final, 'latency_ms', xlabel, label=lambda r: f"{_arch_label(r)} lr {r['params']['lr']:g}",
+    if final: plot_accuracy_latency(final, 'latency_ms', xlabel, label=lambda r: f"{arch_label(r)} lr {r['params']['lr']:g}",
                                     marked=selected, colours=colours, ax=b)
     else:
         b.set_xlabel(xlabel); b.set_ylabel('validation accuracy'); b.set_xticks([]); b.set_yticks([])
