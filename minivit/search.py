@@ -78,7 +78,9 @@ def train_trial(config: dict):
     torch.set_num_threads(config['threads'])
     model_cfg, overrides = split_params(config['params'])
     tc = TrainConfig(**{**config['train'], **overrides})
-    work = Path(tempfile.mkdtemp(prefix='minivit-trial-'))             # fit's run_dir: last.pt, best.pt
+    prefix = f'minivit-trial-{tune.get_context().get_trial_id()}-'
+    for stale in Path(tempfile.gettempdir()).glob(f'{prefix}*'): shutil.rmtree(stale, ignore_errors=True)  # a killed run's
+    work = Path(tempfile.mkdtemp(prefix=prefix))                       # fit's run_dir: last.pt, best.pt
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None: checkpoint.to_directory(work)           # retried or resumed: continue from here
     spent = work / 'cpu_seconds.json'                                  # CPU time of earlier runs of this trial
