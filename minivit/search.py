@@ -217,7 +217,7 @@ def _trial_dirname(trial) -> str:
     return f"{trial.trial_id}_{config_key(trial.config['params'])}"
 
 class ResumableASHA(ASHAScheduler):
-    "`ASHAScheduler` whose rung records are rebuilt from the trials' reports when an experiment is resumed."
+    "`ASHAScheduler` that, as a resumed experiment adds its trials, repairs a checkpoint the saved state names but Tune deleted (`repair_checkpoint`) and rebuilds the rung records from the trials' reports."
     def __init__(self, folder, **kwargs):
         super().__init__(**kwargs)
         self.folder = str(folder)
