@@ -54,6 +54,13 @@ def open_app(browser, url, **context_args):
     return page
 
 
+def wait_until(condition, timeout: float = 60, interval: float = 0.2) -> bool:
+    "Poll `condition()` until it is true or `timeout` seconds have passed; its last value."
+    deadline = time.monotonic() + timeout
+    while not (ok := condition()) and time.monotonic() < deadline: time.sleep(interval)
+    return ok
+
+
 def canvas_xy(page, x, y):
     "Page coordinates of canvas pixel `(x, y)`."
     box = page.locator("canvas.minivit-canvas").bounding_box()
@@ -280,8 +287,7 @@ def test_hostile_clients(server, browser):
 
     hostile.evaluate(MAKE_WIDGETS_JS)                                  # 100 MB of widgets, dropped
     dropped = lambda: (ARTIFACTS / "voila.log").read_text(errors="replace").count("-byte message from a page")
-    deadline = time.monotonic() + 60                                   # they arrive behind the flood
-    while dropped() < 25 and time.monotonic() < deadline: time.sleep(0.2)
+    wait_until(lambda: dropped() >= 25)                                # they arrive behind the flood
     assert dropped() == 25, f"the server dropped {dropped()} of the 25 oversized messages"
 
     # a visitor who leaves mid-stroke
@@ -315,8 +321,7 @@ def test_idle_kernels_culled(browser):
         page = open_app(browser, url)
         kernel = page.evaluate("window.jupyterapp.widgetManager.kernel.id")
         assert kernel in server_memory(proc)["kernels"]
-        deadline = time.monotonic() + 60
-        while kernel in server_memory(proc)["kernels"] and time.monotonic() < deadline: time.sleep(0.5)
+        wait_until(lambda: kernel not in server_memory(proc)["kernels"], interval=0.5)
         kernels = server_memory(proc)["kernels"]
         assert kernel not in kernels, "the idle kernel was not culled"
         assert len(kernels) >= 1, "the pooled kernel was culled too"
