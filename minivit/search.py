@@ -40,9 +40,9 @@ from .vit import VisionTransformer, count_parameters, forward_flops, load_checkp
 
 # %% ../nbs/06a_search.ipynb #c006
 def make_datasets(source: str = 'bundled', n_train: int | None = None, n_valid: int | None = None, seed: int = 0,
-                  augment: bool = True) -> dict:
-    "Train/valid datasets for the search, optionally subsampled at random (`n_train`, `n_valid`) for quick runs."
-    ds = get_datasets(source, augment=augment, seed=seed)
+                  augment: bool = True, root: str | None = None, download: bool = True) -> dict:
+    "Train/valid datasets for the search from `get_datasets(source, root, download)`, optionally subsampled at random (`n_train`, `n_valid`) for quick runs."
+    ds = get_datasets(source, root=root, download=download, augment=augment, seed=seed)
     rng = np.random.default_rng(seed)
     for name, n in (('train', n_train), ('valid', n_valid)):
         if n: ds[name] = torch.utils.data.Subset(ds[name], np.sort(rng.choice(len(ds[name]), n, replace=False)))
