@@ -1,10 +1,12 @@
 """End-to-end tests of the drawing demo in a real browser: Voila serves nbs/demo.ipynb as the README says
 (`cd nbs && voila demo.ipynb`, with nbs/voila.json: preheated kernels, culling) and headless Chromium draws on it with
-the mouse, with a finger, and as a hostile client would.
+the mouse, with a finger, and as a hostile client would; on a phone's screen and a laptop's, it checks that the pad and
+the answer are in view.
 
 Needs Debian's Chromium at /usr/bin/chromium (skipped without it, unless CI=true, where it fails) and the shipped
-models in minivit/assets/models/. Screenshots go to nbs/test-artifacts/ (git-ignored); the first successful run also writes
-nbs/images/demo.png, the picture in the README (delete it to refresh it). How fast the page answers is measured by
+models in minivit/assets/models/. Screenshots go to nbs/test-artifacts/ (git-ignored): demo-phone.png (390x844, touch)
+and demo-laptop.png (1280x800) among them. The first successful run also writes nbs/images/demo.png, the picture in
+the README (delete it to refresh it). How fast the page answers is measured by
 the benchmark nbs/benchmarks/demo_load.py, not here: these tests check behaviour, with generous time limits.
 """
 import os
@@ -44,9 +46,9 @@ def server(browser):
     with voila_server() as served: yield served
 
 
-def open_app(browser, url, **context_args):
+def open_app(browser, url, viewport=(1200, 900), **context_args):
     "A new visitor (its own browser context) on the demo page, once the canvas is shown and painted."
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, **context_args)
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **context_args)
     page = context.new_page()
     page.set_default_timeout(ANSWER_TIMEOUT_MS)
     page.goto(url, timeout=PAGE_TIMEOUT_MS)
@@ -91,6 +93,36 @@ def status(page) -> str: return page.locator(".minivit-status").inner_text().str
 def state(page) -> str: return page.locator(".minivit-readout").get_attribute("data-state")
 
 
+# How many pixels of a 28x28 picture are white-ish (the digit) and how many green (attention).
+INK_JS = """c => { const d = c.getContext('2d').getImageData(0, 0, 28, 28).data; let white = 0, green = 0;
+    for (let i = 0; i < d.length; i += 4) { if (d[i] > 200 && d[i + 1] > 200) white++; if (d[i + 1] > d[i] + 60) green++; }
+    return [white, green]; }"""
+
+
+def open_details(page):
+    "Open the pictures' details part (every head's picture) and wait until it shows."
+    page.locator(".minivit-details .jupyter-widget-Collapse-header").click()
+    page.locator(".minivit-head canvas").first.wait_for(state="visible")
+
+
+def in_view(page, selector) -> bool:
+    "Whether the element is entirely inside the page's viewport, as it stands (not scrolled)."
+    return page.evaluate(f"""() => {{ const b = document.querySelector('{selector}').getBoundingClientRect();
+        return b.width > 0 && b.left >= 0 && b.top >= 0 && b.right <= innerWidth && b.bottom <= innerHeight; }}""")
+
+
+def touch_draw(page, points):
+    "Draw one stroke through `points` (canvas pixels) with a finger: touch events through the DevTools protocol."
+    cdp = page.context.new_cdp_session(page)
+    pts = [canvas_xy(page, *p) for p in path(points)]
+    touch = lambda kind, p=None: cdp.send("Input.dispatchTouchEvent", {
+        "type": kind, "touchPoints": [] if p is None else [{"x": p[0], "y": p[1], "radiusX": 4, "radiusY": 4}]})
+    touch("touchStart", pts[0])
+    for p in pts[1:]:
+        touch("touchMove", p); time.sleep(1 / 60)
+    touch("touchEnd")
+
+
 # Each reading the page shows: [time, seq, state], by the page's clock.
 READINGS_JS = """() => { window.__readings = []; const r = document.querySelector('.minivit-readout');
     new MutationObserver(() => window.__readings.push([performance.now(), Number(r.dataset.seq), r.dataset.state]))
@@ -118,11 +150,14 @@ def test_live_prediction_undo_toggle_clear(server, browser):
     assert page.locator(".minivit-bar-top").get_attribute("data-digit") == "1"
     assert page.locator(".minivit-head canvas").count() == 8, "Fast has 2 blocks of 4 heads"
     assert page.locator(".minivit-rollout canvas").count() == 1, "no attention rollout picture"
-    ink = page.evaluate("""() => { const c = document.querySelector('.minivit-head canvas');
-        const d = c.getContext('2d').getImageData(0, 0, 28, 28).data; let white = 0, green = 0;
-        for (let i = 0; i < d.length; i += 4) { if (d[i] > 200 && d[i + 1] > 200) white++; if (d[i + 1] > d[i] + 60) green++; }
-        return [white, green]; }""")
-    assert ink[0] > 5 and ink[1] > 5, f"the first head's picture shows no digit or no attention: {ink}"
+    # painted by the kernel, in a message of its own: the first head shows the digit and attention, the rollout attention
+    for picture, white in ((".minivit-head canvas", 5), (".minivit-rollout canvas", -1)):
+        painted = f"() => {{ const [white, green] = ({INK_JS})(document.querySelector('{picture}')); return white > {white} && green > 5; }}"
+        try: page.wait_for_function(painted, timeout=10_000)
+        except Exception: pass
+        ink = page.evaluate(f"() => ({INK_JS})(document.querySelector('{picture}'))")
+        assert ink[0] > white and ink[1] > 5, f"{picture}: the picture shows no digit or no attention: {ink}"
+    assert page.evaluate("getComputedStyle(document.querySelector('.minivit-head canvas')).pointerEvents") == "none"
 
     # undo: a second stroke changes the drawing, undo restores exactly the first reading, then the hint
     draw(page, [(60, 140), (220, 140)])
@@ -143,8 +178,9 @@ def test_live_prediction_undo_toggle_clear(server, browser):
     assert page.locator(".minivit-head canvas").count() == 12, "Large has 3 blocks of 4 heads"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-large-zero.png"), full_page=True)
-    if not README_IMAGE.exists():
+    if not README_IMAGE.exists():                                      # with every head's picture shown
         README_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+        open_details(page)
         page.locator(".minivit-app").screenshot(path=str(README_IMAGE))
 
     page.locator(".minivit-clear").click()
@@ -159,17 +195,57 @@ def test_touch(server, browser):
     page = open_app(browser, url, has_touch=True)
     page.evaluate("""() => { window.__types = new Set(); document.querySelector('canvas.minivit-canvas')
         .addEventListener('pointerdown', e => window.__types.add(e.pointerType)); }""")
-    cdp = page.context.new_cdp_session(page)
-    pts = [canvas_xy(page, *p) for p in path(DIGITS[7])]
-    touch = lambda kind, p=None: cdp.send("Input.dispatchTouchEvent", {
-        "type": kind, "touchPoints": [] if p is None else [{"x": p[0], "y": p[1], "radiusX": 4, "radiusY": 4}]})
-    touch("touchStart", pts[0])
-    for p in pts[1:]:
-        touch("touchMove", p); time.sleep(1 / 60)
-    touch("touchEnd")
+    touch_draw(page, DIGITS[7])
     assert answer(page).startswith("Prediction: 7 ("), answer(page)
     assert page.evaluate("[...window.__types]") == ["touch"]
     assert not status(page), status(page)
+    page.context.close()
+
+
+# The words a visitor reads outside the details part: no model jargon there.
+JARGON = re.compile(r"\bCLS\b|\btoken\b|\bblock \d|\bhead \d", re.I)
+PLAIN_TEXT_JS = """() => { const out = document.querySelector('.minivit-output').cloneNode(true);
+    out.querySelectorAll('.minivit-details').forEach(d => d.remove()); return out.innerText; }"""
+
+
+def test_phone(server, browser):
+    "A phone, 390x844 with touch: the pad and the answer are in view with no sideways scrolling; the pictures below."
+    url, _ = server
+    page = open_app(browser, url, viewport=(390, 844), has_touch=True, is_mobile=True, device_scale_factor=2)
+    touch_draw(page, DIGITS[4])
+    assert answer(page).startswith("Prediction: 4 ("), answer(page)
+    page.screenshot(path=str(ARTIFACTS / "demo-phone.png"))
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
+    assert in_view(page, "canvas.minivit-canvas") and in_view(page, ".minivit-prediction"), \
+        "the pad and the answer are not both in view"
+    top = lambda s: page.locator(s).bounding_box()["y"]
+    assert top("canvas.minivit-canvas") < top(".minivit-prediction") < top(".minivit-pictures"), "not pad, answer, pictures"
+    page.locator(".minivit-pictures").scroll_into_view_if_needed()
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the pictures scroll sideways"
+    page.context.close()
+
+
+def test_laptop(server, browser):
+    "A laptop, 1280x800: the pad, the answer and the pictures with their scale are above the fold, for either model."
+    url, _ = server
+    page = open_app(browser, url, viewport=(1280, 800))
+    draw(page, DIGITS[2])
+    assert answer(page).startswith("Prediction: 2 ("), answer(page)
+    page.locator(".minivit-model button", has_text="Large").click()
+    page.locator(".minivit-time", has_text="Large model").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "demo-laptop.png"))
+    for part in ("canvas.minivit-canvas", ".minivit-controls", ".minivit-prediction", ".minivit-bars",
+                 ".minivit-seen canvas", ".minivit-rollout canvas", ".minivit-scale", ".minivit-caption"):
+        assert in_view(page, part), f"{part} is below the fold (or out of view) at 1280x800"
+    # the pictures explain themselves: a caption and a sentence in plain words; the model's jargon only in the details
+    plain = page.evaluate(PLAIN_TEXT_JS)
+    assert "Where the model looked" in plain and "rollout" in plain and not JARGON.search(plain), plain
+    assert not page.locator(".minivit-head canvas").first.is_visible(), "the heads' pictures show before Details is opened"
+    open_details(page)
+    assert page.locator(".minivit-head canvas").count() == 12
+    details = page.locator(".minivit-details").inner_text()
+    assert "CLS token" in details and "block 3, head 4" in details, details
+    page.screenshot(path=str(ARTIFACTS / "demo-laptop-details.png"), full_page=True)
     page.context.close()
 
 
