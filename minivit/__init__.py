@@ -3,8 +3,8 @@ __version__ = "0.1.0"
 # Submodules load on first use (`minivit.vit`, ...), so the demo's ONNX-only code paths never import PyTorch.
 import importlib as _importlib
 
-_SUBMODULES = ("contract", "attention", "block", "patch_embed", "vit", "data", "train", "measure", "grid", "search", "export",
-               "inference", "bench", "preprocess", "explain", "app", "serve")
+_SUBMODULES = ("contract", "attention", "block", "patch_embed", "vit", "data", "train", "measure", "grid", "search_results",
+               "tune_internals", "search", "search_cli", "export", "inference", "bench", "preprocess", "explain", "app", "serve")
 
 def __getattr__(name):
     if name in _SUBMODULES: return _importlib.import_module(f"{__name__}.{name}")
