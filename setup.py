@@ -40,7 +40,7 @@ setuptools.setup(
     packages = setuptools.find_packages(),
     include_package_data = True,
     package_data = {cfg['lib_name']: ['assets/digits/*.npz', 'assets/digits/*.md', 'assets/models/*.onnx', 'assets/models/*.json',
-                                   'assets/web/*', 'assets/grid/*.json']},
+                                   'assets/web/*', 'assets/demo/*', 'assets/grid/*.json']},
     install_requires = requirements,
     extras_require={ 'dev': dev_requirements },
     dependency_links = cfg.get('dep_links','').split(),
