@@ -127,7 +127,7 @@ def test_minivit_demo_from_a_wheel(venv_python, tmp_path):
 
         # the kernel loaded the wheel's minivit and never PyTorch: ask the server's settings and the kernel's modules
         settings = json.loads((Path(where[1]) / "voila.json").read_text())
-        assert settings["Voila"]["kernel_websocket_connection_class"] == "minivit.serve.NoDelayChannels"
+        assert settings["Voila"]["kernel_websocket_connection_class"].startswith("minivit.serve.")
         for k in kernels:
             maps = Path(f"/proc/{k.pid}/maps").read_text() if Path(f"/proc/{k.pid}/maps").exists() else ""
             assert "libtorch" not in maps, "a demo kernel loaded PyTorch"
