@@ -115,6 +115,12 @@ def _torchvision_arrays(root, download):
     test = datasets.MNIST(root, train=False, download=download)
     return (train.data.numpy(), train.targets.numpy()), (test.data.numpy(), test.targets.numpy())
 
+def _no_mnist(root, download, error) -> FileNotFoundError:
+    "One line for a root without MNIST: where torchvision looked, why it could not download, and what to do."
+    why = f", and downloading failed ({type(error).__name__})" if download else " (downloading is off)"
+    return FileNotFoundError(f"no MNIST under {root}: torchvision looks for {Path(root) / 'MNIST' / 'raw'}{why}; "
+                             "set MINIVIT_DATA or pass the folder that holds MNIST/")
+
 def load_splits(source: str = 'auto', root=None, download: bool = True, valid_size: int = 5000, seed: int = 0) -> dict:
     "Raw `{'train','valid','test'}` splits of `(uint8 images, labels)` from `source`: 'auto', 'torchvision' or 'bundled'."
     if source not in ('auto', 'torchvision', 'bundled'):
@@ -123,7 +129,7 @@ def load_splits(source: str = 'auto', root=None, download: bool = True, valid_si
     root = Path(root or default_data_root())
     try: (x, y), test = _torchvision_arrays(root, download)
     except Exception as e:
-        if source == 'torchvision': raise
+        if source == 'torchvision': raise _no_mnist(root, download, e) from None
         print(f"MNIST download unavailable ({type(e).__name__}); using the bundled 10,000-digit subset instead")
         return bundled_splits(seed)
     train_idx, valid_idx = stratified_split(y, (len(y) - valid_size, valid_size), seed)

@@ -272,9 +272,10 @@ def ship_checkpoint(checkpoint,                 # a checkpoint written by `miniv
                     data: str = BUNDLED_PROVENANCE,
                     selection: str | None = None,  # how it was chosen; default: the checkpoint's note, else the grid rule
                    ) -> Path:
-    "Export a trained checkpoint, with its metrics and provenance, as the package's model `name`."
+    "Export a trained checkpoint, with its metrics, provenance and temperature (if calibrated), as the package's model `name`."
     ckpt = load_checkpoint(checkpoint)
     meta = {'data': data, 'metrics': ckpt.get('metrics'), 'name': name, 'grid_key': ckpt.get('grid_key'),
             'trial_id': ckpt.get('trial_id'), 'train_config': ckpt.get('train_config'),
-            'selection': selection or ckpt.get('selection') or 'chosen by the grid search on validation accuracy'}
+            'selection': selection or ckpt.get('selection') or 'chosen by the grid search on validation accuracy',
+            **{k: ckpt[k] for k in ('temperature', 'calibration') if k in ckpt}}   # from `calibrate_checkpoint`
     return export_onnx(model_from_checkpoint(ckpt), Path(models_dir or MODELS_DIR) / f'{name}.onnx', metadata=meta)

@@ -126,6 +126,7 @@ class Predictor:
     def __init__(self,
                  model='fast',                # 'fast' or 'large' (shipped with the package) or a path to an .onnx file
                  threads: int | None = None,  # intra-op threads; default: the CPUs this process may use
+                 temperature: float | None = None,  # logits are divided by it; default: the card's (1 if it has none)
                 ):
         self.path = model_path(model)
         self.session = load_session(self.path, threads)
@@ -133,6 +134,7 @@ class Predictor:
         self.metadata = read_metadata(self.session)
         self.config = self.metadata.get('config') or {}
         self.mean, self.std = self._normalisation()
+        self.temperature = self._temperature(temperature)
         self.output_names = [o.name for o in self.session.get_outputs()]
         self._check_input()
         try: self.num_layers, _ = count_blocks(self.output_names)
@@ -144,6 +146,13 @@ class Predictor:
             raise ValueError(f"{self.path} has no normalisation constants (mean, std) in its metadata; "
                              "export it with minivit.export.export_onnx") from None
 
+    def _temperature(self, given) -> float:
+        t = self.metadata.get('temperature', 1.) if given is None else given
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float('inf'):
+            raise ValueError(f"the temperature must be a positive number, got {t!r}" + ('' if given is not None else
+                             f" from the metadata of {self.path}"))
+        return float(t)
+
     def _check_input(self):
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or inputs[0].name != INPUT_NAME or list(inputs[0].shape[1:]) != input_shape()[1:]:
@@ -151,17 +160,17 @@ class Predictor:
             raise ValueError(f"{self.path} does not take one input {INPUT_NAME!r} of shape {input_shape()}: it takes {got}")
 
     def predict(self, images) -> Prediction:
-        "Probabilities and attention maps for `(28, 28)` or `(N, 28, 28)` float images in [0, 1], white on black."
+        "Calibrated probabilities (softmax of logits / `temperature`) and attention maps for `(28, 28)` or `(N, 28, 28)` float images in [0, 1], white on black."
         x = normalise(check_images(images), self.mean, self.std)
         logits, *attn = self.session.run(self.output_names, {INPUT_NAME: x})
-        return Prediction(softmax(logits).astype(np.float32), attn[:self.num_layers], attn[self.num_layers:] or None)
+        return Prediction(softmax(logits / self.temperature).astype(np.float32), attn[:self.num_layers], attn[self.num_layers:] or None)
 
     __call__ = predict
 
     def __repr__(self):
         c = self.config
         arch = f"emb {c.get('emb_dim')}, {c.get('num_layers')} layers, {c.get('num_heads')} heads" if c else "unknown"
-        return f"Predictor({str(self.path)!r}, {arch}, threads={self.threads})"
+        return f"Predictor({str(self.path)!r}, {arch}, threads={self.threads}, temperature={self.temperature:.3g})"
 
 # %% ../nbs/08_inference.ipynb #c035
 def white_on_black(gray: np.ndarray) -> np.ndarray:
