@@ -4,7 +4,7 @@ function render({ model, el }) {
   const canvas = document.createElement('canvas');
   canvas.className = 'minivit-canvas';
   el.appendChild(canvas);
-  const ctx = canvas.getContext('2d');
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });   // the static page reads it back
   let seq = model.get('seq'), pointer = null, current = null, buffer = [], timer = null, sent = [];
 
   const side = () => Math.max(16, Math.min(2048, Math.round(Number(model.get('size')) || 280)));
