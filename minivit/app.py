@@ -168,12 +168,12 @@ class Readout(KernelOwned, anywidget.AnyWidget):
         self.result = result
 
 # %% ../nbs/12_app.ipynb #p001
-def reading_pictures(shown: Shown | None, heads=(), rollout: bool = False) -> dict:
-    "The pictures of `shown` as uint8 (28, 28, 3) arrays: `seen`, `rollout` (or `None`) and `heads`, per block."
+def reading_pictures(shown: Shown | None, heads=(), rollout: bool = False, every_head: bool = True) -> dict:
+    "The pictures of `shown` as uint8 (28, 28, 3) arrays: `seen`, `rollout` (or `None`) and `heads`, per block (or none)."
     image = np.zeros((28, 28)) if shown is None else shown.image
     plain = gray_to_rgb(image, 28)
     over = lambda m: plain if m is None else attention_overlay(image, m, size=28)
-    maps = [[None] * n for n in heads] if shown is None else shown.maps
+    maps = [] if not every_head else [[None] * n for n in heads] if shown is None else shown.maps
     return dict(seen=plain, rollout=over(getattr(shown, 'rollout', None)) if rollout else None,
                 heads=[[over(m) for m in block] for block in maps])
 
@@ -191,6 +191,15 @@ TECHNICAL = ("<p>The model cuts the 28x28 image into 49 patches of 4x4 pixels an
              "(Abnar and Zuidema, 2020). Each map is rescaled on its own: green means more attention than elsewhere in "
              "the same picture, not a fixed amount.</p>")
 
+class _Details(widgets.Accordion):
+    "An expandable part: a page may open and close it (`selected_index` 0 or `None`), and change nothing else."
+    def set_state(self, sync_data):
+        if not isinstance(sync_data, dict): return
+        index = sync_data.get('selected_index', 'absent')
+        if index is None or (type(index) is int and index == 0): super().set_state({'selected_index': index})
+        refused = [k for k in sync_data if k in self.keys and not (k == 'selected_index' and index in (None, 0))]
+        if refused: self.send_state(refused)
+
 class _Picture(KernelOwned, Canvas):
     "A 28x28 canvas that only the kernel paints."
     def __init__(self): super().__init__(width=28, height=28)
@@ -205,6 +214,11 @@ def _paint(picture, rgb):
     "Send `rgb`, a uint8 (28, 28, 3) array, to `picture` (RGBA, so ipycanvas sends it as PNG, without loss)."
     picture.put_image_data(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]))
 
+def _paint_grid(pictures, rgbs):
+    "Paint each block's row of `pictures` with its row of `rgbs`."
+    for row, block in zip(pictures, rgbs):
+        for picture, rgb in zip(row, block): _paint(picture, rgb)
+
 # %% ../nbs/12_app.ipynb #p005
 class Pictures(widgets.VBox):
     "Where the model looked: the input, the rollout over it, a colour scale, and every head in an expandable part."
@@ -215,9 +229,11 @@ class Pictures(widgets.VBox):
                              '<span class="minivit-scale-end">more attention</span>').add_class('minivit-scale')
         self.note = widgets.HTML().add_class('minivit-note')
         self.heads = widgets.VBox().add_class('minivit-heads')        # one row per block, for the current model
-        self.details = widgets.Accordion([widgets.VBox([widgets.HTML(TECHNICAL).add_class('minivit-technical'),
-                                                        self.heads])], titles=("Details: each attention head",))
+        self.details = _Details([widgets.VBox([widgets.HTML(TECHNICAL).add_class('minivit-technical'), self.heads])],
+                                titles=("Details: each attention head",))
+        self.details.observe(lambda _: self._paint_heads(), 'selected_index')
         self.grids = {}                                                  # heads per block -> (rows, pictures)
+        self.last, self.heads_current = (None, (), False), True          # the last reading; its heads painted?
         super().__init__([widgets.HTML(CAPTION).add_class('minivit-caption'),
                           widgets.HBox([seen, self.rollout_box]).add_class('minivit-figures'), scale,
                           widgets.HTML(EXPLAIN).add_class('minivit-explain'), self.note,
@@ -234,16 +250,31 @@ class Pictures(widgets.VBox):
         if self.heads.children != tuple(rows): self.heads.children = rows
         return pictures
 
-    def show(self, shown: Shown | None, heads=(), rollout: bool = False):
-        "Paint the pictures of `shown` (black without one), for a model of `heads` per block, in one message."
-        pictures, painted = self.grid(heads), reading_pictures(shown, heads, rollout)
+    @property
+    def details_open(self) -> bool: return self.details.selected_index == 0
+
+    def arrange(self, heads=(), rollout: bool = False) -> list:
+        "Lay the panel out for a model of `heads` per block, with a rollout or a note; the head pictures, per block."
         self.rollout_box.layout.display = None if rollout else 'none'
         self.note.value = NO_ROLLOUT if heads and not rollout else ''
+        return self.grid(heads)
+
+    def show(self, shown: Shown | None, heads=(), rollout: bool = False):
+        "Paint `shown` (black without one) for a model of `heads` per block, in one message; the heads only if open."
+        self.last, pictures = (shown, tuple(heads), rollout), self.arrange(heads, rollout)
+        painted = reading_pictures(shown, heads, rollout, every_head=self.details_open)
         with hold_canvas():
             _paint(self.seen, painted['seen'])
             if rollout: _paint(self.rollout, painted['rollout'])
-            for row, rgbs in zip(pictures, painted['heads']):
-                for picture, rgb in zip(row, rgbs): _paint(picture, rgb)
+            _paint_grid(pictures, painted['heads'])
+        self.heads_current = self.details_open
+
+    def _paint_heads(self):
+        "Paint every head of the last reading when the details part is open and does not show them yet."
+        if not self.details_open or self.heads_current: return
+        shown, heads, _ = self.last
+        with hold_canvas(): _paint_grid(self.grid(heads), reading_pictures(shown, heads)['heads'])
+        self.heads_current = True
 
 # %% ../nbs/12_app.ipynb #c031
 def refuse_page_widgets():
@@ -324,6 +355,7 @@ class DigitApp:
         self.size, self.pen_width = int(size), float(pen_width)
         self.drawing = Strokes(self.size)
         self.page = AppPage(list(self.models.specs), self.size, self.pen_width, live_every)
+        for heads, _ in self.models.shapes.values(): self.page.pictures.grid(heads)   # every model's, made now
         self.live, self.budget = Throttle(live_every / 2), RateLimit(rate=20, burst=5)
         self.seq, self.shown, self._status = 0, None, ''       # the last pad message read, the last reading
         self.page.pad.on_msg(lambda _, content, buffers: self._guard(self.handle, content))
@@ -368,12 +400,13 @@ def predict_now(self: DigitApp) -> Shown | None:
 
 @patch
 def _show(self: DigitApp, shown, text, shape=([], False), timing=''):
-    "Show one reading (`shown`, or none, with the picture grid of `shape`): the pictures, then the answer."
+    "Show one reading (`shown`, or none, with the picture grid of `shape`): the answer, then the pictures."
     self.shown = shown
-    self.page.pictures.show(shown, *shape)
+    self.page.pictures.arrange(*shape)            # the panel's layout before the answer, the pictures after it
     self.page.readout.show(seq=self.seq, text=text, status=self._status, timing=timing,
                            state='empty' if shown is None else 'shown', label=-1 if shown is None else shown.label,
                            probs=[0.0] * 10 if shown is None else [round(float(p), 6) for p in shown.probs])
+    self.page.pictures.show(shown, *shape)
     return shown
 
 @patch

@@ -72,17 +72,25 @@ def test_every_part_filled_in(app):
     assert app.page.pad.strokes == [[140, 40, 140, 240]]           # the page is shown the stroke
 
 
-def test_one_picture_message_per_reading(app, monkeypatch):
-    "All pictures of a reading go in one message (ipycanvas' hold_canvas), one image each, sent before the answer."
-    sent = []
+def test_pictures_in_one_message_after_the_answer(app, monkeypatch):
+    """All pictures of a reading go in one message (ipycanvas' hold_canvas), one image each, after the answer: what the
+    model sees and the rollout always, every head's picture only while the details part is open, and once when it
+    opens (not again however often a page opens it)."""
+    sent, answered = [], []
     monkeypatch.setattr(ipywidgets.Widget, "send", lambda self, content, buffers=None: sent.append(
         (self._model_name, len(buffers or []))))
-    answered = []
     app.page.readout.observe(lambda ch: answered.append(len(sent)), "result")
+    pictures, rollout = app.page.pictures, app.models.shapes["Tiny"][1]
     app.add_stroke([(140, 40), (140, 240)])
-    pictures = 1 + 6 + app.models.shapes["Tiny"][1]                 # what the model sees, 3 x 2 heads, the rollout
-    assert sent == [("CanvasManagerModel", 1 + pictures)]          # the commands, then one PNG per picture
-    assert answered == [1]                                         # the answer after the pictures
+    assert answered == [0]                                         # the answer first
+    assert sent == [("CanvasManagerModel", 1 + 1 + rollout)]       # the commands, then what the model sees and the rollout
+    for _ in range(3):                                             # a page opens the details part, three times
+        send(pictures.details, method="update", state={"selected_index": 0})
+        send(pictures.details, method="update", state={"selected_index": None})
+    assert sent[1:] == [("CanvasManagerModel", 1 + 6)]             # every head, 3 blocks of 2, painted once
+    send(pictures.details, method="update", state={"selected_index": 0})
+    app.add_stroke([(60, 100), (220, 100)])
+    assert sent[2:] == [("CanvasManagerModel", 1 + 1 + rollout + 6)]   # open: a reading paints every head too
 
 
 def test_pad_messages_throttled_and_answered(app):
@@ -156,13 +164,15 @@ def test_open_stroke_ended_by_the_next(app):
 
 
 def test_state_updates_refused(app):
-    "A page cannot set the pad's size, the readout's answer or a picture's size: the kernel's state stays."
+    "A page cannot set the pad's size, the readout's answer, a picture's size or the details' titles: the kernel's state stays."
     send(app.page.pad, method="update", state={"size": 100_000, "pen_width": -1})
     send(app.page.readout, method="update", state={"result": {"text": "x" * 10**6}})
     send(app.page.pictures.seen, method="update", state={"width": 100_000, "sync_image_data": True})
+    send(app.page.pictures.details, method="update", state={"selected_index": 3, "titles": ["x" * 10**6]})
     assert (app.page.pad.size, app.page.pad.pen_width, app.size) == (280, 18.0, 280)
     assert app.prediction_text == HINT
     assert (app.page.pictures.seen.width, app.page.pictures.seen.sync_image_data) == (28, False)
+    assert (app.page.pictures.details.selected_index, app.page.pictures.details.titles) == (None, ("Details: each attention head",))
     app.clear()
     assert (app.prediction_text, app.status_text) == (HINT, "")
 

@@ -9,6 +9,7 @@ and demo-laptop.png (1280x800) among them. The first successful run also writes 
 the README (delete it to refresh it). How fast the page answers is measured by
 the benchmark nbs/benchmarks/demo_load.py, not here: these tests check behaviour, with generous time limits.
 """
+import contextlib
 import os
 import re
 import time
@@ -100,9 +101,17 @@ INK_JS = """c => { const d = c.getContext('2d').getImageData(0, 0, 28, 28).data;
 
 
 def open_details(page):
-    "Open the pictures' details part (every head's picture) and wait until it shows."
-    page.locator(".minivit-details .jupyter-widget-Collapse-header").click()
+    "Open the pictures' details part (every head's picture), unless it is open, and wait until it shows."
+    if not page.locator(".minivit-head canvas").first.is_visible():
+        page.locator(".minivit-details .jupyter-widget-Collapse-header").click()
     page.locator(".minivit-head canvas").first.wait_for(state="visible")
+
+
+def wait_painted(page, picture: str, white: int = 5):
+    "Ink of the first `picture` (a CSS selector), once it shows more than `white` white and 5 green pixels or in 10 s."
+    painted = f"() => {{ const [white, green] = ({INK_JS})(document.querySelector('{picture}')); return white > {white} && green > 5; }}"
+    with contextlib.suppress(Exception): page.wait_for_function(painted, timeout=10_000)
+    return page.evaluate(f"() => ({INK_JS})(document.querySelector('{picture}'))")
 
 
 def in_view(page, selector) -> bool:
@@ -148,15 +157,17 @@ def test_live_prediction_undo_toggle_clear(server, browser):
     one = answer(page)
     assert one.startswith("Prediction: 1 ("), one
     assert page.locator(".minivit-bar-top").get_attribute("data-digit") == "1"
-    assert page.locator(".minivit-head canvas").count() == 8, "Fast has 2 blocks of 4 heads"
+    heads = lambda: page.locator(".minivit-head canvas").count()
+    wait_until(lambda: heads() == 8, timeout=10)                    # the grid follows the model, beside the answer
+    assert heads() == 8, "Fast has 2 blocks of 4 heads"
     assert page.locator(".minivit-rollout canvas").count() == 1, "no attention rollout picture"
-    # painted by the kernel, in a message of its own: the first head shows the digit and attention, the rollout attention
-    for picture, white in ((".minivit-head canvas", 5), (".minivit-rollout canvas", -1)):
-        painted = f"() => {{ const [white, green] = ({INK_JS})(document.querySelector('{picture}')); return white > {white} && green > 5; }}"
-        try: page.wait_for_function(painted, timeout=10_000)
-        except Exception: pass
-        ink = page.evaluate(f"() => ({INK_JS})(document.querySelector('{picture}'))")
-        assert ink[0] > white and ink[1] > 5, f"{picture}: the picture shows no digit or no attention: {ink}"
+    # painted by the kernel after the answer: the rollout shows attention; the first head, once the details part is
+    # open, the digit and attention
+    ink = wait_painted(page, ".minivit-rollout canvas", white=-1)
+    assert ink[1] > 5, f"the rollout picture shows no attention: {ink}"
+    open_details(page)
+    ink = wait_painted(page, ".minivit-head canvas")
+    assert ink[0] > 5 and ink[1] > 5, f"the first head's picture shows no digit or no attention: {ink}"
     assert page.evaluate("getComputedStyle(document.querySelector('.minivit-head canvas')).pointerEvents") == "none"
 
     # undo: a second stroke changes the drawing, undo restores exactly the first reading, then the hint
@@ -175,12 +186,14 @@ def test_live_prediction_undo_toggle_clear(server, browser):
     page.locator(".minivit-model button", has_text="Large").click()
     page.locator(".minivit-time", has_text="Large model").wait_for()
     assert answer(page).startswith("Prediction: 0 ("), answer(page)
-    assert page.locator(".minivit-head canvas").count() == 12, "Large has 3 blocks of 4 heads"
+    wait_until(lambda: heads() == 12, timeout=10)
+    assert heads() == 12, "Large has 3 blocks of 4 heads"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-large-zero.png"), full_page=True)
     if not README_IMAGE.exists():                                      # with every head's picture shown
         README_IMAGE.parent.mkdir(parents=True, exist_ok=True)
         open_details(page)
+        wait_painted(page, ".minivit-head canvas")
         page.locator(".minivit-app").screenshot(path=str(README_IMAGE))
 
     page.locator(".minivit-clear").click()
@@ -242,7 +255,10 @@ def test_laptop(server, browser):
     assert "Where the model looked" in plain and "rollout" in plain and not JARGON.search(plain), plain
     assert not page.locator(".minivit-head canvas").first.is_visible(), "the heads' pictures show before Details is opened"
     open_details(page)
+    wait_until(lambda: page.locator(".minivit-head canvas").count() == 12, timeout=10)
     assert page.locator(".minivit-head canvas").count() == 12
+    ink = wait_painted(page, ".minivit-head canvas")
+    assert ink[0] > 5 and ink[1] > 5, f"opening the details part painted no head: {ink}"
     details = page.locator(".minivit-details").inner_text()
     assert "CLS token" in details and "block 3, head 4" in details, details
     page.screenshot(path=str(ARTIFACTS / "demo-laptop-details.png"), full_page=True)
