@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['MARGIN', 'split_params', 'validate_param_grid', 'load_param_grid', 'default_grid_path', 'config_key', 'arch_key',
-           'write_results', 'read_results', 'accuracy_margin', 'finalists', 'select_models', 'selection_note',
-           'search_compute', 'best_per_arch', 'plot_search', 'plot_history']
+           'TrialResult', 'write_results', 'read_results', 'accuracy_margin', 'finalists', 'select_models',
+           'selection_note', 'search_compute', 'best_per_arch', 'plot_search', 'plot_history']
 
 # %% ../nbs/06_grid_search.ipynb #c003
 import json
 import math
-from dataclasses import fields
+from dataclasses import asdict, dataclass, field, fields
 from importlib.resources import files
 from pathlib import Path
 
@@ -90,20 +90,71 @@ def arch_key(params: dict) -> str:
     "The name of a grid point's architecture: `config_key` of its `ViTConfig` fields only."
     return config_key({k: v for k, v in params.items() if k in _MODEL_FIELDS})
 
+# %% ../nbs/06_grid_search.ipynb #c016a
+_LEGACY_NAMES = {'val_acc': 'valid_acc', 'val_loss': 'valid_loss', 'val_f1': 'valid_f1',  # a row's earlier names
+                 'train_seconds': 'seconds', 'threads': 'cpus'}                          # the single-rate grid's rows
+_RETIRED = {'best_epoch', 'size_mb', 'started', 'finished', 'train_images_per_second', 'latency_in_training_ms'}
+
+@dataclass
+class TrialResult:
+    "One trial of a search, one line of a results file."
+    key: str                                     # `config_key(params)`
+    params: dict                                 # the grid point: `ViTConfig` fields and `TrainConfig` overrides
+    status: str = 'pending'                      # 'ok', 'failed' or 'pending' (not started)
+    epochs_run: int = 0
+    max_epochs: int | None = None                # the search's budget per trial
+    complete: bool = False                       # it ran the full budget
+    valid_acc: float | None = None               # validation metrics after its last epoch
+    valid_loss: float | None = None
+    valid_f1: float | None = None
+    history: list = field(default_factory=list)  # per epoch, as `fit` reports it: epoch, train_loss, valid_acc, ...
+    error: str | None = None                     # a failed trial's last line of error
+    trial_id: str | None = None
+    folder: str | None = None                    # its folder in the experiment
+    pids: list = field(default_factory=list)     # the processes its reports came from
+    resumed_at: list = field(default_factory=list)   # epochs at which another process took it over
+    seconds: float = 0.                          # wall time it trained
+    cpu_seconds: float | None = None             # CPU time it used, all threads, across retries
+    cpus: float = 1
+    gpus: float = 0.
+    train_config: dict = field(default_factory=dict)
+    latency_ms: float | None = None              # its architecture's batch-1 latency, timed alone after the search
+    latency_threads: int | None = None
+    n_params: int | None = None
+    mflops: float | None = None
+
+    @property
+    def arch(self) -> str: return arch_key(self.params)
+
+    def as_dict(self) -> dict:
+        "The record as a flat dict (a results file's line, a table's row): its fields, `arch` and the grid point's values."
+        return {**self.params, 'arch': self.arch, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        "The record of a results file's line, also of one written under earlier names (`val_acc`, ...)."
+        d = {_LEGACY_NAMES.get(k, k): v for k, v in d.items() if k not in _RETIRED and k != 'arch'}
+        d = {k: v for k, v in d.items() if not (k in d.get('params', {}) and k not in _RECORD_FIELDS)}
+        unknown = sorted(set(d) - _RECORD_FIELDS)
+        if unknown: raise ValueError(f"results row {d.get('key')!r} has unknown fields: {', '.join(unknown)}")
+        return cls(**d)
+
+_RECORD_FIELDS = {f.name for f in fields(TrialResult)}
+
 # %% ../nbs/06_grid_search.ipynb #c017
 def write_results(rows, path) -> Path:
-    "Write `rows` as JSON lines to `path`, atomically."
-    with atomic_save(path, 'w') as f: f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
+    "Write `rows` (`TrialResult`s) as JSON lines to `path`, atomically."
+    with atomic_save(path, 'w') as f: f.writelines(json.dumps(r.as_dict(), sort_keys=True) + '\n' for r in rows)
     return Path(path)
 
-def read_results(path) -> list[dict]:
-    "Rows of a results file (the latest per grid point), skipping lines that are not JSON; [] if there is no file."
+def read_results(path) -> list[TrialResult]:
+    "The records of a results file (the latest per grid point), skipping lines that are not JSON; [] if there is no file."
     path, rows = Path(path), {}
     if not path.exists(): return []
     for line in path.read_text().splitlines():
         try: row = json.loads(line)
         except json.JSONDecodeError: continue
-        if isinstance(row, dict) and 'key' in row: rows[row['key']] = row
+        if isinstance(row, dict) and 'key' in row: rows[row['key']] = TrialResult.from_dict(row)
     return list(rows.values())
 
 # %% ../nbs/06_grid_search.ipynb #c021
@@ -115,47 +166,45 @@ def accuracy_margin(acc: float, n: int, z: float = 2.0) -> float:
 MARGIN = 0.015     # accuracy_margin(0.97, 1000), rounded: the resolution of the 1,000 validation digits
 
 # %% ../nbs/06_grid_search.ipynb #c023
-def finalists(rows) -> list[dict]:
+def finalists(rows) -> list[TrialResult]:
     "Successful trials that ran their full budget."
-    return [r for r in rows if r.get('status') == 'ok' and r.get('complete')]
+    return [r for r in rows if r.status == 'ok' and r.complete]
 
 def select_models(rows, margin: float = MARGIN) -> dict:
     "Among `finalists(rows)`: {'large': most accurate, 'fast': fastest within `margin` of the best}, on validation."
     ok = finalists(rows)
     if not ok: raise ValueError("no trial ran its full budget: nothing to choose from (is the search finished?)")
-    large = max(ok, key=lambda r: (r['val_acc'], -r['latency_ms']))
-    near = [r for r in ok if r['val_acc'] >= large['val_acc'] - margin]
-    fast = min(near, key=lambda r: (r['latency_ms'], -r['val_acc']))
+    large = max(ok, key=lambda r: (r.valid_acc, -r.latency_ms))
+    near = [r for r in ok if r.valid_acc >= large.valid_acc - margin]
+    fast = min(near, key=lambda r: (r.latency_ms, -r.valid_acc))
     return {'fast': fast, 'large': large}
 
 # %% ../nbs/06_grid_search.ipynb #c026
-def selection_note(name: str, row: dict, margin: float = MARGIN) -> str:
+def selection_note(name: str, row: TrialResult, margin: float = MARGIN) -> str:
     "One sentence saying how `row` was chosen as model `name` ('fast' or 'large'), for the model's card."
     rules = {'large': 'the most accurate trial',
              'fast': f'the fastest trial within {margin:g} of the best validation accuracy'}
     if name not in rules: raise ValueError(f"unknown model name {name!r}: use 'fast' or 'large'")
-    lr = row.get('params', {}).get('lr', row.get('train_config', {}).get('lr'))
-    return (f"{rules[name]} of those trained for the full {row['epochs_run']} epochs of the search (trial "
-            f"{row.get('trial_id', row['key'])}, learning rate {lr:g}, validation accuracy {row['val_acc']:.3f}, "
-            f"batch-1 latency {row['latency_ms']:.2f} ms in PyTorch); chosen on validation digits only")
+    lr = row.params.get('lr', row.train_config.get('lr'))
+    return (f"{rules[name]} of those trained for the full {row.epochs_run} epochs of the search (trial "
+            f"{row.trial_id or row.key}, learning rate {lr:g}, validation accuracy {row.valid_acc:.3f}, "
+            f"batch-1 latency {row.latency_ms:.2f} ms in PyTorch); chosen on validation digits only")
 
 # %% ../nbs/06_grid_search.ipynb #c029
-def _cpu_seconds(r) -> float:
-    if r.get('cpu_seconds') is not None: return r['cpu_seconds']
-    return r.get('seconds', r.get('train_seconds', 0)) * r.get('cpus', 1)
+def _cpu_seconds(r: TrialResult) -> float:
+    return r.cpu_seconds if r.cpu_seconds is not None else r.seconds * r.cpus
 
 def search_compute(rows) -> dict:
     "Trials, trial-epochs and CPU-hours (measured CPU time, else training seconds x CPUs) spent by the trials in `rows`."
-    return {'trials': len(rows), 'trial_epochs': sum(r.get('epochs_run', 0) for r in rows),
+    return {'trials': len(rows), 'trial_epochs': sum(r.epochs_run for r in rows),
             'cpu_hours': sum(map(_cpu_seconds, rows)) / 3600}
 
-def best_per_arch(rows) -> list[dict]:
+def best_per_arch(rows) -> list[TrialResult]:
     "For each architecture, its row at the learning rate that did best (most epochs run first, then accuracy)."
     best = {}
     for r in rows:
-        if r.get('status') != 'ok': continue
-        k = r.get('arch') or arch_key(r['params'])
-        if k not in best or (r['epochs_run'], r['val_acc']) > (best[k]['epochs_run'], best[k]['val_acc']): best[k] = r
+        if r.status != 'ok': continue
+        if r.arch not in best or (r.epochs_run, r.valid_acc) > (best[r.arch].epochs_run, best[r.arch].valid_acc): best[r.arch] = r
     return list(best.values())
 
 # %% ../nbs/06_grid_search.ipynb #c032
@@ -164,18 +213,18 @@ from .measure import arch_label, plot_accuracy_latency, width_colours
 def plot_search(rows, selected: dict = None):
     "Left: validation accuracy per epoch of every trial. Right: accuracy against latency of the finalists (`plot_accuracy_latency`)."
     import matplotlib.pyplot as plt
-    ok = [r for r in rows if r.get('status') == 'ok' and r.get('history')]
+    ok = [r for r in rows if r.status == 'ok' and r.history]
     fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4.2))
-    colours = width_colours(r['emb_dim'] for r in ok)
+    colours = width_colours(r.params['emb_dim'] for r in ok)
     for r in ok:
-        a.plot([h['epoch'] + 1 for h in r['history']], [h['valid_acc'] for h in r['history']], color=colours[r['emb_dim']], alpha=.5, lw=1)
+        a.plot([h['epoch'] + 1 for h in r.history], [h['valid_acc'] for h in r.history], color=colours[r.params['emb_dim']], alpha=.5, lw=1)
     for w, colour in colours.items(): a.plot([], [], color=colour, label=f'emb_dim {w}')
     a.set_xscale('log'); a.set_xlabel('epoch (log scale)'); a.set_ylabel('validation accuracy'); a.legend(loc='best')
     a.set_title('every trial: stopped where it fell behind')
-    final = [r for r in finalists(ok) if 'latency_ms' in r]             # latency is measured when the search ends
+    final = [r.as_dict() for r in finalists(ok) if r.latency_ms is not None]   # latency is measured when the search ends
     xlabel = 'batch-1 latency, PyTorch (ms)'
     if final: plot_accuracy_latency(final, 'latency_ms', xlabel, label=lambda r: f"{arch_label(r)} lr {r['params']['lr']:g}",
-                                    marked=selected, colours=colours, ax=b)
+                                    marked={n: r.as_dict() for n, r in (selected or {}).items()}, colours=colours, ax=b)
     else:
         b.set_xlabel(xlabel); b.set_ylabel('validation accuracy'); b.set_xticks([]); b.set_yticks([])
         b.text(.5, .5, 'the architectures are timed\nwhen the search ends', ha='center', va='center', transform=b.transAxes)

@@ -39,7 +39,7 @@ def example_input(model) -> torch.Tensor:
 
 # %% ../nbs/05a_measure.ipynb #c014
 def pareto_front(rows,                      # dicts (e.g. grid results)
-                 acc: str = 'val_acc',      # the key to maximise
+                 acc: str = 'valid_acc',    # the key to maximise
                  cost: str = 'latency_ms',  # the key to minimise
                 ) -> list:
     "Rows not dominated by another row that is at least as cheap and more accurate, cheapest first."
@@ -60,7 +60,7 @@ def width_colours(widths, cmap: str = 'viridis') -> dict:
     return {w: matplotlib.colormaps[cmap](i / max(1, len(widths) - 1)) for i, w in enumerate(widths)}
 
 # %% ../nbs/05a_measure.ipynb #c019
-def plot_accuracy_latency(rows,                                # dicts with emb_dim, num_heads, num_layers, mlp_ratio, val_acc and `cost`
+def plot_accuracy_latency(rows,                                # dicts with emb_dim, num_heads, num_layers, mlp_ratio, valid_acc and `cost`
                           cost: str = 'latency_ms',            # the key to put on the x axis
                           xlabel: str = 'batch-1 latency (ms)',
                           label=arch_label,                    # row -> the name written beside each point of the front
@@ -69,17 +69,17 @@ def plot_accuracy_latency(rows,                                # dicts with emb_
                           ax=None):
     "Validation accuracy against `cost` for every row that has both: colour for the width, area for the depth, the Pareto front dashed."
     import matplotlib.pyplot as plt
-    rows = [r for r in rows if r.get('status', 'ok') == 'ok' and r.get(cost) is not None and r.get('val_acc') is not None]
-    if not rows: raise ValueError(f"no results with 'val_acc' and {cost!r} to plot")
+    rows = [r for r in rows if r.get('status', 'ok') == 'ok' and r.get(cost) is not None and r.get('valid_acc') is not None]
+    if not rows: raise ValueError(f"no results with 'valid_acc' and {cost!r} to plot")
     ax = ax or plt.subplots(figsize=(7, 4.2))[1]
     colours = colours or width_colours(r['emb_dim'] for r in rows)
-    ax.scatter([r[cost] for r in rows], [r['val_acc'] for r in rows], c=[colours[r['emb_dim']] for r in rows],
+    ax.scatter([r[cost] for r in rows], [r['valid_acc'] for r in rows], c=[colours[r['emb_dim']] for r in rows],
                s=[15 + 20 * r['num_layers'] ** 2 for r in rows], alpha=.8, edgecolors='k', linewidths=.3)
     front = pareto_front(rows, cost=cost)
-    ax.plot([r[cost] for r in front], [r['val_acc'] for r in front], 'r--', lw=1, label='Pareto front')
-    for r in front: ax.annotate(label(r), (r[cost], r['val_acc']), xytext=(4, -10), textcoords='offset points', fontsize=7)
+    ax.plot([r[cost] for r in front], [r['valid_acc'] for r in front], 'r--', lw=1, label='Pareto front')
+    for r in front: ax.annotate(label(r), (r[cost], r['valid_acc']), xytext=(4, -10), textcoords='offset points', fontsize=7)
     for name, r in (marked or {}).items():
-        ax.annotate(name, (r[cost], r['val_acc']), xytext=(4, 3), textcoords='offset points', color='red')
+        ax.annotate(name, (r[cost], r['valid_acc']), xytext=(4, 3), textcoords='offset points', color='red')
     for w, colour in colours.items(): ax.scatter([], [], color=colour, label=f'emb_dim {w}')
     ax.set_xlabel(xlabel); ax.set_ylabel('validation accuracy')
     ax.legend(loc='lower right', fontsize=7, title='marker area: layers', title_fontsize=7)

@@ -30,17 +30,17 @@ def search_and_choose(settings: dict, out, name: str, results=None, address=None
                       num_cpus=num_cpus)
     folder = Path(out).expanduser().resolve() / name
     if not keep_checkpoints: _drop_checkpoints(folder)
-    failed = [r for r in rows if r['status'] != 'ok']
+    failed = [r for r in rows if r.status != 'ok']
     print(f"results: {results or folder / 'results.jsonl'} ({len(rows)} trials, {len(failed)} failed)")
     if failed:
-        print(f"{len(failed)} trials failed (e.g. {failed[0]['key']}: {failed[0].get('error')}); run the same command again to retry them")
+        print(f"{len(failed)} trials failed (e.g. {failed[0].key}: {failed[0].error}); run the same command again to retry them")
         return {}
     if smoke:
         print(_SMOKE_NOTE, flush=True)
         return {}
     chosen = select_models(rows, margin)
     for n, r in chosen.items():
-        print(f"{n}: {r['key']} val acc {r['val_acc']:.4f} latency {r['latency_ms']:.2f} ms (trial {r['trial_id']})")
+        print(f"{n}: {r.key} valid acc {r.valid_acc:.4f} latency {r.latency_ms:.2f} ms (trial {r.trial_id})")
     if final_epochs:
         data = settings['data'].get('source', 'bundled')
         for n, r in chosen.items():

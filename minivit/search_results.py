@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from fastcore.xtras import atomic_save
 
-from .grid import arch_key, config_key, split_params
+from .grid import TrialResult, arch_key, config_key, split_params
 from .measure import example_input, time_interleaved
 from .vit import VisionTransformer, count_parameters, forward_flops
 
@@ -35,35 +35,32 @@ def _resumed_at(reports) -> list[int]:
 _HISTORY_KEYS = ('epoch', 'train_loss', 'valid_loss', 'valid_acc', 'valid_precision', 'valid_recall', 'valid_f1', 'lr',
                  'images_per_second', 'seconds')
 
-def trial_row(folder, max_epochs: int, latency: dict = None) -> dict | None:
-    "The results row of one Tune trial folder (None if it has not started)."
+def trial_row(folder, max_epochs: int, latency: dict = None) -> TrialResult | None:
+    "The results record of one Tune trial folder (None if it has not started)."
     folder = Path(folder)
     if not (folder / 'params.json').exists(): return None
     config = json.loads((folder / 'params.json').read_text())
     params, written = config['params'], trial_reports(folder)
     reports = list({r['epoch']: r for r in written}.values())         # an epoch run twice: its latest report
     reports.sort(key=lambda r: r['epoch'])
-    row = {'key': config_key(params), 'arch': arch_key(params), 'params': params, **params,
-           'trial_id': reports[-1]['trial_id'] if reports else folder.name.split('_')[0], 'folder': folder.name,
-           'epochs_run': len(reports), 'max_epochs': max_epochs, 'complete': len(reports) >= max_epochs,
-           'history': [{k: r[k] for k in _HISTORY_KEYS if k in r} for r in reports],
-           'seconds': reports[-1]['seconds'] if reports else 0., 'cpu_seconds': reports[-1].get('cpu_seconds') if reports else 0.,
-           'cpus': config['resources']['cpu'],
-           'gpus': config['resources']['gpu'], 'pids': sorted({r['pid'] for r in written}),
-           'resumed_at': _resumed_at(written),
-           'train_config': {**config['train'], **split_params(params)[1]}}
+    last = reports[-1] if reports else {}
     error = folder / 'error.txt'
-    if error.exists() and not row['complete']:
-        row.update(status='failed', error=error.read_text().strip().splitlines()[-1][:500])
-    elif reports:
-        last = reports[-1]
-        row.update(status='ok', val_acc=last['valid_acc'], val_loss=last['valid_loss'], val_f1=last['valid_f1'])
-    else: row['status'] = 'pending'
-    row.update((latency or {}).get(row['arch'], {}))
-    return row
+    failed = error.exists() and len(reports) < max_epochs
+    return TrialResult(
+        key=config_key(params), params=params, epochs_run=len(reports), max_epochs=max_epochs,
+        complete=len(reports) >= max_epochs, status='failed' if failed else 'ok' if reports else 'pending',
+        error=error.read_text().strip().splitlines()[-1][:500] if failed else None,
+        valid_acc=last.get('valid_acc'), valid_loss=last.get('valid_loss'), valid_f1=last.get('valid_f1'),
+        history=[{k: r[k] for k in _HISTORY_KEYS if k in r} for r in reports],
+        trial_id=last.get('trial_id', '_'.join(folder.name.split('_')[:2])),      # a folder: '<trial id>_<key>'
+        folder=folder.name, pids=sorted({r['pid'] for r in written}), resumed_at=_resumed_at(written),
+        seconds=last.get('seconds', 0.), cpu_seconds=last.get('cpu_seconds', 0.) if reports else 0.,
+        cpus=config['resources']['cpu'], gpus=config['resources']['gpu'],
+        train_config={**config['train'], **split_params(params)[1]},
+        **(latency or {}).get(arch_key(params), {}))
 
 # %% ../nbs/06b_search_results.ipynb #c008
-def experiment_rows(folder, other_copies=()) -> list[dict]:
+def experiment_rows(folder, other_copies=()) -> list[TrialResult]:
     "Results rows of every trial of a Tune experiment folder, in grid order; of two copies of a trial folder, the further one."
     folder = Path(folder)
     settings = json.loads((folder / 'search.json').read_text())
@@ -72,9 +69,9 @@ def experiment_rows(folder, other_copies=()) -> list[dict]:
     rows = {}
     for f in [*sorted(folder.iterdir()), *map(Path, other_copies)]:
         row = trial_row(f, settings['max_epochs'], latency) if f.is_dir() else None
-        if row and row['epochs_run'] >= rows.get(f.name, {}).get('epochs_run', -1): rows[f.name] = row
+        if row and (f.name not in rows or row.epochs_run >= rows[f.name].epochs_run): rows[f.name] = row
     order = {config_key(p): i for i, p in enumerate(settings['grid'])}
-    return sorted((r for r in rows.values() if r['key'] in order), key=lambda r: order[r['key']])
+    return sorted((r for r in rows.values() if r.key in order), key=lambda r: order[r.key])
 
 # %% ../nbs/06b_search_results.ipynb #c011
 def time_architectures(folder, threads: int = 1, runs: int = 200, rounds: int = 5) -> dict:

@@ -33,7 +33,7 @@ def test_quick_says_smoke_test_and_resumes_quietly(tmp_path):
     assert lines[-1].startswith('a smoke test: ') and 'rank nothing' in lines[-1], lines[-1]
     assert not any(l.startswith(('fast:', 'large:')) for l in lines), lines            # no Fast/Large choice
     rows = read_results(tmp_path / 'grid-quick' / 'results.jsonl')
-    assert [(r['status'], r['epochs_run']) for r in rows] == [('ok', 3)]
+    assert [(r.status, r.epochs_run) for r in rows] == [('ok', 3)]
     assert not list((tmp_path / 'grid-quick').glob('*/checkpoint_*'))                 # a smoke run leaves no checkpoints
 
     again = run()                                     # the finished experiment, its checkpoints gone: nothing to do
@@ -42,5 +42,5 @@ def test_quick_says_smoke_test_and_resumes_quietly(tmp_path):
     assert any(l.startswith('resuming the search in ') for l in said), said
     assert not any('resuming from epoch' in l or 'gone' in l for l in said), said    # a finished trial says nothing
     assert said[-1] == lines[-1]
-    assert [(r['trial_id'], r['pids']) for r in read_results(tmp_path / 'grid-quick' / 'results.jsonl')] == \
-           [(r['trial_id'], r['pids']) for r in rows]                                 # nothing trained again
+    assert [(r.trial_id, r.pids) for r in read_results(tmp_path / 'grid-quick' / 'results.jsonl')] == \
+           [(r.trial_id, r.pids) for r in rows]                                 # nothing trained again

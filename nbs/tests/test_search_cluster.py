@@ -35,18 +35,18 @@ def test_trial_of_a_dead_node_moves(tmp_path):
                               grace=6, data={'n_train': 1024, 'n_valid': 100})
         def both_trials_running():
             folder = tmp_path / 'two'
-            return (folder / 'search.json').exists() and sum(r['epochs_run'] >= 1 for r in experiment_rows(folder)) == 2
+            return (folder / 'search.json').exists() and sum(r.epochs_run >= 1 for r in experiment_rows(folder)) == 2
         def kill_a_node():
             wait_for(both_trials_running, every=0.2)
             cluster.remove_node(nodes[0])
         killer = threading.Thread(target=kill_a_node); killer.start()
         rows = run_search(two, tmp_path, 'two', address=cluster.address, verbose=False)
         killer.join()
-        assert [(r['status'], r['complete']) for r in rows] == [('ok', True)] * 2
-        retried = [r for r in rows if r['resumed_at']]
+        assert [(r.status, r.complete) for r in rows] == [('ok', True)] * 2
+        retried = [r for r in rows if r.resumed_at]
         assert len(retried) == 1                                   # the trial of the killed node ran in a second process
-        assert retried[0]['resumed_at'][0] >= 1, retried[0]['resumed_at']      # ... from its checkpoint, not from epoch 1
-        assert [h['epoch'] for h in retried[0]['history']] == list(range(6))   # and no epoch is missing
-        print(f"retried after its node died: {retried[0]['key']}, resumed at epoch {retried[0]['resumed_at'][0] + 1}")
+        assert retried[0].resumed_at[0] >= 1, retried[0].resumed_at      # ... from its checkpoint, not from epoch 1
+        assert [h['epoch'] for h in retried[0].history] == list(range(6))   # and no epoch is missing
+        print(f"retried after its node died: {retried[0].key}, resumed at epoch {retried[0].resumed_at[0] + 1}")
     finally:
         ray.shutdown(); cluster.shutdown()

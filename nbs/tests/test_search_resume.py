@@ -6,7 +6,7 @@ same command again. Tune restores the experiment: the finished trial is not trai
 process, as before), the others run to the end, and a trial that was interrupted continues from its checkpoint rather
 than from epoch 1, saying so in one line. The interrupted trials are also given the worst moment to have been killed
 at: their named checkpoint is gone and the next one is there, as when Tune had just replaced it
-(`minivit.search.repair_checkpoint`). About two and a half minutes on two cores.
+(`minivit.search._repair_checkpoint`). About two and a half minutes on two cores.
 """
 import json
 import os
@@ -36,7 +36,7 @@ def test_killed_driver_resumes(tmp_path):
            '--no_tracking', '--grace', '3', '--cpus_per_trial', '1']
     results = d / 'grid-quick' / 'results.jsonl'
     driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try: first = wait_for(lambda: [r for r in read_results(results) if r['complete']])[0]
+    try: first = wait_for(lambda: [r for r in read_results(results) if r.complete])[0]
     finally: os.killpg(driver.pid, signal.SIGKILL); driver.wait()
     dangling, interrupted = {}, {}      # what a kill just after Tune replaced a checkpoint leaves: the named one gone
     for trial in (d / 'grid-quick').glob('*_emb_dim=*'):
@@ -50,14 +50,14 @@ def test_killed_driver_resumes(tmp_path):
     with open(d / 'resumed.log', 'w+') as log:
         resumed, snapshots = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True), []
         while resumed.poll() is None:                  # the results file as the resumed run rewrites it
-            snapshots.append({r['key'] for r in read_results(results)}); time.sleep(0.2)
+            snapshots.append({r.key for r in read_results(results)}); time.sleep(0.2)
         log.seek(0); out = log.read()
     assert resumed.returncode == 0, out[-3000:]
     assert 'resuming the search' in out, out
-    assert all(first['key'] in keys for keys in snapshots), "a rewrite of the results lost a trial finished before the kill"
-    final = {r['key']: r for r in read_results(results)}
+    assert all(first.key in keys for keys in snapshots), "a rewrite of the results lost a trial finished before the kill"
+    final = {r.key: r for r in read_results(results)}
     assert len(final) == 3
-    unfinished = {k: (r['status'], r['epochs_run'], r.get('error')) for k, r in final.items() if not (r['status'] == 'ok' and r['complete'])}
+    unfinished = {k: (r.status, r.epochs_run, r.error) for k, r in final.items() if not (r.status == 'ok' and r.complete)}
     assert not unfinished, (unfinished, out[-3000:])
     # one line per resumed trial, naming the epoch it continues from; a saved state that named no checkpoint yet
     # restarts the trial without a line, so there may be fewer lines than interrupted trials, never others
@@ -67,7 +67,7 @@ def test_killed_driver_resumes(tmp_path):
         assert 1 <= int(epoch) <= interrupted[key] + 1, (key, epoch, interrupted[key])
         if key in dangling: assert int(epoch) == dangling[key] + 1, (key, epoch, dangling[key])   # repaired: the newest one
     assert 'gone' not in out and 'Traceback' not in out, out[-3000:]
-    assert (final[first['key']]['trial_id'], final[first['key']]['pids']) == (first['trial_id'], first['pids'])
-    assert [[h['epoch'] for h in r['history']] for r in final.values()] == [[0, 1, 2]] * 3   # no epoch twice, none lost
-    print(f"finished before the kill: {first['key']}; reports per trial came from {[len(r['pids']) for r in final.values()]} "
+    assert (final[first.key].trial_id, final[first.key].pids) == (first.trial_id, first.pids)
+    assert [[h['epoch'] for h in r.history] for r in final.values()] == [[0, 1, 2]] * 3   # no epoch twice, none lost
+    print(f"finished before the kill: {first.key}; reports per trial came from {[len(r.pids) for r in final.values()]} "
           f"processes; {len(dangling)} interrupted trial(s) given a deleted checkpoint; resumed: {resumes}")
