@@ -6,11 +6,13 @@
 __all__ = ['search_and_choose', 'grid_cli']
 
 # %% ../nbs/06d_search_cli.ipynb #c003
+import os
 import shutil
 from pathlib import Path
 
 from fastcore.script import call_parse
 
+from .finals import run_finals
 from .grid import MARGIN, default_grid_path, load_param_grid, select_models, selection_note
 from .search import default_runs_dir, run_search, search_settings, train_final
 from .train import TrainConfig
@@ -68,9 +70,21 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              margin: float = MARGIN,           # "Fast": fastest within this validation accuracy of the best
              final_epochs: int = 0,            # then retrain the chosen two this long (0: don't)
              models: str = None,               # where the chosen models' checkpoints go (default: OUT/NAME/final)
+             finals: bool = False,             # stage two: retrain stage one's finalists on the full data, then choose
+             stage_one: str = None,            # with --finals: stage one's results file (default: OUT/grid/results.jsonl)
+             data_root: str = None,            # the folder that holds MNIST/ (default: $MINIVIT_DATA, else ~/.cache/minivit)
+             ship: bool = False,               # with --finals: export the chosen two as the package's models
             ):
     "Run (or resume) the grid search on Ray Tune, choose Fast and Large, and optionally train them."
     try:
+        if data_root: os.environ['MINIVIT_DATA'] = str(Path(data_root).expanduser().resolve())   # Ray's local workers inherit it
+        if finals:
+            out = Path(out).expanduser() if out else default_runs_dir()
+            run_finals(Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl', out, name or 'finals', results,
+                       address, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
+                       tracking='disabled' if no_tracking else None, models=models, ship=ship)
+            return
+        if ship: raise ValueError("--ship goes with --finals")
         if quick and final_epochs: raise ValueError("--quick chooses no models to train: drop --final_epochs")
         grid_path = Path(grid) if grid else default_grid_path()
         grace = grace or (1 if quick else 3)
