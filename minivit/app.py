@@ -355,7 +355,6 @@ class DigitApp:
         self.size, self.pen_width = int(size), float(pen_width)
         self.drawing = Strokes(self.size)
         self.page = AppPage(list(self.models.specs), self.size, self.pen_width, live_every)
-        for heads, _ in self.models.shapes.values(): self.page.pictures.grid(heads)   # every model's, made now
         self.live, self.budget = Throttle(live_every / 2), RateLimit(rate=20, burst=5)
         self.seq, self.shown, self._status = 0, None, ''       # the last pad message read, the last reading
         self.page.pad.on_msg(lambda _, content, buffers: self._guard(self.handle, content))
