@@ -140,11 +140,11 @@ function showPictures(model, reading) {
   heads.forEach((c, i) => paint(c, reading && reading.image, reading && reading.maps[i], model.side));
 }
 
-function show(result, model, reading) {
-  answer.set({ result: { status, timing: '', probs: [], label: -1, ...result, seq } });
+function show(result, model, reading, drawn = seq) {
+  answer.set({ result: { status, timing: '', probs: [], label: -1, ...result, seq: drawn } });
   showPictures(model, reading);
   window.minivitReading = reading ? { model: model.name, label: result.label, probs: result.probs,
-                                      image: Array.from(reading.image), seq } : { model: model.name, label: null, seq };
+                                      image: Array.from(reading.image), seq: drawn } : { model: model.name, label: null, seq: drawn };
 }
 
 async function predict(model, image) {
@@ -171,17 +171,17 @@ async function read() {
   try {
     do {
       again = false;
-      const model = chosen, t0 = performance.now();
+      const model = chosen, t0 = performance.now(), drawn = seq;     // the pad message this reading includes
       const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
       const image = drawing.done.length || drawing.current ? canvasToMnist(px.data, px.width, px.height) : null;
       const prepMs = performance.now() - t0;
-      if (!image) { show({ text: config.hint, state: 'empty' }, model, null); continue; }
+      if (!image) { show({ text: config.hint, state: 'empty' }, model, null, drawn); continue; }
       const r = await predict(model, image);
       const label = r.probs.indexOf(Math.max(...r.probs));
       show({ text: `Prediction: ${label} (${(100 * r.probs[label]).toFixed(1)}%)`, state: 'shown', label,
              probs: r.probs.map(p => Math.round(p * 1e4) / 1e4),
              timing: `Inference ${r.ms.toFixed(1)} ms (${model.label} model, in your browser), ` +
-                     `drawing to 28x28 ${prepMs.toFixed(1)} ms` }, model, r);
+                     `drawing to 28x28 ${prepMs.toFixed(1)} ms` }, model, r, drawn);
     } while (again);
   } catch (e) {
     status = `Something went wrong: ${e && e.message ? e.message : e}`;
