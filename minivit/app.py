@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PAD_MODULE_PATH', 'STYLE_PATH', 'CAPTION', 'EXPLAIN', 'NO_ROLLOUT', 'TECHNICAL', 'DEFAULT_MODELS', 'HINT', 'FULL',
-           'Strokes', 'Throttle', 'RateLimit', 'Shown', 'read_drawing', 'KernelOwned', 'DrawingPad', 'Readout',
-           'reading_pictures', 'Pictures', 'refuse_page_widgets', 'default_predictor', 'Models', 'AppPage', 'DigitApp']
+           'Strokes', 'Shown', 'read_drawing', 'KernelOwned', 'DrawingPad', 'Readout', 'reading_pictures', 'Pictures',
+           'refuse_page_widgets', 'default_predictor', 'Models', 'AppPage', 'DigitApp']
 
 # %% ../nbs/12_app.ipynb #c003
 import math
@@ -23,6 +23,7 @@ from fastcore.basics import patch
 from ipycanvas import Canvas, hold_canvas
 
 from .explain import attention_overlay, gray_to_rgb, rollout_cls_map
+from .limits import RateLimit, Throttle
 from .preprocess import canvas_to_mnist, render_strokes
 
 # %% ../nbs/12_app.ipynb #c006
@@ -74,30 +75,6 @@ class Strokes:
     def all(self) -> list: return self.done + ([self.current] if self.current else [])
     def __len__(self): return len(self.all)
 
-# %% ../nbs/12_app.ipynb #c009
-class Throttle:
-    "True at most once every `interval` seconds."
-    def __init__(self, interval: float, clock=time.monotonic): self.interval, self.clock, self.last = interval, clock, -math.inf
-    def __call__(self) -> bool:
-        now = self.clock()
-        if now - self.last < self.interval: return False
-        self.last = now
-        return True
-
-# %% ../nbs/12_app.ipynb #c011
-class RateLimit:
-    "Token bucket: true at most `burst` times at once and `rate` times a second on average."
-    def __init__(self, rate: float, burst: int, clock=time.monotonic):
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self.tokens, self.last = float(burst), clock()
-    def __call__(self) -> bool:
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens < 1: return False
-        self.tokens -= 1
-        return True
-
 # %% ../nbs/12_app.ipynb #c014
 @dataclass
 class Shown:
@@ -127,10 +104,15 @@ def read_drawing(strokes, predictor, size: int = 280, pen_width: float = 18) -> 
 
 # %% ../nbs/12_app.ipynb #c021
 class KernelOwned:
-    "Mixin for widgets whose state only the kernel sets: a state update from the page is ignored and undone."
+    "Mixin for widgets whose state only the kernel sets: a page's update is ignored, and its small public traits sent back."
     def set_state(self, sync_data):
         keys = [k for k in sync_data if k in self.keys] if isinstance(sync_data, dict) else []
-        if keys: self.send_state(keys)
+        small = [k for k in keys if not k.startswith('_') and _small(getattr(self, k, None))]
+        if small: self.send_state(small)
+
+def _small(value) -> bool:
+    "Whether `value` is cheap to send back to a page: a number or a string of at most 64 characters."
+    return isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 64)
 
 # %% ../nbs/12_app.ipynb #c022
 # The pad's ES module is a file of the package: anywidget reads it from there, and the static page (`minivit_web`)
@@ -358,9 +340,9 @@ class DigitApp:
         self.live, self.budget = Throttle(live_every / 2), RateLimit(rate=20, burst=5)
         self.seq, self.shown, self._status = 0, None, ''       # the last pad message read, the last reading
         self.page.pad.on_msg(lambda _, content, buffers: self._guard(self.handle, content))
-        self.page.undo_button.on_click(lambda _: self._guard(self.undo))
-        self.page.clear_button.on_click(lambda _: self._guard(self.clear))
-        self.page.model_toggle.observe(lambda _: self._guard(self.predict_now), 'value')
+        self.page.undo_button.on_click(lambda _: self._within_budget(self.undo))
+        self.page.clear_button.on_click(lambda _: self._within_budget(self.clear))
+        self.page.model_toggle.observe(lambda _: self._within_budget(self.predict_now), 'value')
         self.predict_now()
 
     def _repr_mimebundle_(self, **kwargs): return self.page._repr_mimebundle_(**kwargs)
@@ -369,6 +351,10 @@ class DigitApp:
         "Run an event handler; an exception is shown in the status line, never raised into the page."
         try: return fn(*args)
         except Exception as e: self._show_error(f"Something went wrong: {type(e).__name__}: {e}")
+
+    def _within_budget(self, fn):
+        "Run a button's or the toggle's handler if the reading budget allows (each reads the drawing); else drop it."
+        if self.budget(): return self._guard(fn)
 
     @property
     def model_name(self) -> str: return self.page.model_toggle.value

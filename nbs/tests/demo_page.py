@@ -32,14 +32,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def serve_command(root) -> list:
+    "How `root` serves its demo: with `minivit.serve.DemoServer` (Voila behind the project's gate) where it has one."
+    serve = Path(root) / "minivit" / "serve.py"
+    if serve.exists() and "class DemoServer(" in serve.read_text():
+        return ["-c", "from minivit.serve import DemoServer; DemoServer.launch_instance()"]
+    return ["-m", "voila"]
+
+
 @contextlib.contextmanager
 def voila_server(root=ROOT, args=(), timeout: float = 120, log_path=None, wait_for_pool: bool = True):
-    """Serve `root`/nbs/demo.ipynb as the README says (`cd nbs && voila demo.ipynb`, so nbs/voila.json applies) on a
+    """Serve `root`/nbs/demo.ipynb from nbs/ (so nbs/voila.json applies), as `root` serves it (`serve_command`), on a
     free local port, with `root`'s minivit first on the path. Yields `(url, process)`; stops the process group."""
     root, port = Path(root), free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = Path(log_path or ARTIFACTS / "voila.log")
-    cmd = [sys.executable, "-m", "voila", "demo.ipynb", "--no-browser", f"--port={port}", *args]
+    cmd = [sys.executable, *serve_command(root), "demo.ipynb", "--no-browser", f"--port={port}", *args]
     env = {**os.environ, "PYTHONPATH": str(root)}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=root / "nbs", stdout=log, stderr=subprocess.STDOUT, env=env,
