@@ -2,8 +2,8 @@
 environment, started from a directory outside the repository, serving the demo with the packaged settings
 (voila.json) to a page that Chromium draws on.
 
-The virtual environment sees the system's site-packages (`--system-site-packages`) so that Voila, ONNX Runtime and
-the rest are not downloaded again; the wheel is installed without dependencies and shadows the checkout's editable
+The virtual environment sees the tests' own site-packages after its own (as `--system-site-packages` would) so that
+Voila, ONNX Runtime and the rest are not downloaded again; the wheel is installed without dependencies and shadows the checkout's editable
 install, which the test checks (the server's and the kernel's `minivit` must be the wheel's). The demo needs no
 PyTorch: the test checks that serving the demo and drawing on it never imports it. Prints the kernels' memory.
 """
@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 import venv
 import zipfile
@@ -51,10 +52,15 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def venv_python(wheel, tmp_path_factory) -> Path:
-    "The Python of a fresh virtual environment with the wheel installed (dependencies from the system's)."
+    "The Python of a fresh virtual environment with the wheel installed (dependencies from the tests' environment)."
     env_dir = tmp_path_factory.mktemp("venv")
-    venv.EnvBuilder(system_site_packages=True, with_pip=False, symlinks=True).create(env_dir)
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    # the tests' own site-packages, after the venv's: as --system-site-packages would, but for whichever environment
+    # runs the tests (itself perhaps a venv, which --system-site-packages would skip)
+    site_dir = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip())
+    theirs = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    (site_dir / "tests_environment.pth").write_text(f"import site; {'; '.join(f'site.addsitedir({d!r})' for d in theirs)}\n")
     run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)])
     return python
 
@@ -94,7 +100,8 @@ def test_minivit_demo_from_a_wheel(venv_python, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     # Voila's templates and the widgets' page scripts are data files of the system's install (share/jupyter), which a
     # venv that borrows the system's site-packages does not search by itself; a full install puts them in the venv.
-    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [env.get("JUPYTER_PATH"), f"{sys.base_prefix}/share/jupyter"]))
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [env.get("JUPYTER_PATH"), f"{sys.prefix}/share/jupyter",
+                                                        f"{sys.base_prefix}/share/jupyter"]))
     cmd = [str(venv_python.parent / "minivit_demo"), "--port", str(port), "--pool", "1"]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env,
