@@ -151,3 +151,12 @@ def test_cli(tmp_path):
     assert res.returncode == 0, res.stderr
     assert f"python -m http.server -d {tmp_path / 'site'}" in res.stdout
     assert (tmp_path / "site" / "index.html").is_file() and (tmp_path / "site" / "ort" / "ort.wasm.min.mjs").is_file()
+
+
+def test_readme_names_the_tested_onnxruntime_web():
+    "Every onnxruntime-web version the README gives is the one minivit.web pins (and the tests use)."
+    import re
+    from demo_page import ROOT
+    from minivit.web import ORT_WEB_VERSION
+    versions = set(re.findall(r"onnxruntime-web@([\w.-]+)", (ROOT / "README.md").read_text()))
+    assert versions == {ORT_WEB_VERSION}, versions
