@@ -19,7 +19,7 @@ from .train import TrainConfig
 
 # %% ../nbs/06d_search_cli.ipynb #c006
 _SMOKE_NOTE = ("a smoke test: the search ran end to end on this machine, but a few epochs on 1,000 digits rank nothing, so "
-              "no Fast or Large is chosen; the real search is `minivit_grid` without --quick")
+              "no Fast or Large is chosen; the real search is minivit_grid without --quick")
 
 def _drop_checkpoints(folder):
     for ckpt in Path(folder).glob('*/checkpoint_*'): shutil.rmtree(ckpt, ignore_errors=True)
