@@ -367,31 +367,31 @@ class DigitApp:
 
 # %% ../nbs/12_app.ipynb #c047
 @patch
-def predict_now(self: DigitApp) -> Shown | None:
-    "Read the current drawing and show it; `None` if there is nothing (or no model) to show."
+def predict_now(self: DigitApp, pictures: bool = True) -> Shown | None:
+    "Read the current drawing and show it (`pictures` too, or the answer only); `None` if there is nothing to show."
     name = self.model_name
     predictor = self.models[name]
     self._status = self.models.errors.get(name, '')
     shape = self.models.shapes.get(name, ([], False))
-    if predictor is None: return self._show(None, "No model to read the digit" if len(self.drawing) else HINT)
+    if predictor is None: return self._show(None, "No model to read the digit" if len(self.drawing) else HINT, pictures=pictures)
     try: shown = read_drawing(self.drawing.all, predictor, self.size, self.pen_width)
     except Exception as e:
         self._status = f"Something went wrong: {type(e).__name__}: {e}"
-        return self._show(None, "Could not read the digit", shape)
-    if shown is None: return self._show(None, HINT, shape)
+        return self._show(None, "Could not read the digit", shape, pictures=pictures)
+    if shown is None: return self._show(None, HINT, shape, pictures=pictures)
     p = shown.probs[shown.label]
     timing = f"Inference {shown.infer_ms:.1f} ms ({name} model), drawing to 28x28 {shown.prep_ms:.1f} ms"
-    return self._show(shown, f"Prediction: {shown.label} ({100 * p:.1f}%)", shape, timing)
+    return self._show(shown, f"Prediction: {shown.label} ({100 * p:.1f}%)", shape, timing, pictures)
 
 @patch
-def _show(self: DigitApp, shown, text, shape=([], False), timing=''):
-    "Show one reading (`shown`, or none, with the picture grid of `shape`): the answer, then the pictures."
+def _show(self: DigitApp, shown, text, shape=([], False), timing='', pictures: bool = True):
+    "Show one reading (`shown`, or none, with the picture grid of `shape`): the answer, then the `pictures`."
     self.shown = shown
     self.page.pictures.arrange(*shape)            # the panel's layout before the answer, the pictures after it
     self.page.readout.show(seq=self.seq, text=text, status=self._status, timing=timing,
                            state='empty' if shown is None else 'shown', label=-1 if shown is None else shown.label,
                            probs=[0.0] * 10 if shown is None else [round(float(p), 6) for p in shown.probs])
-    self.page.pictures.show(shown, *shape)
+    if pictures: self.page.pictures.show(shown, *shape)
     return shown
 
 @patch
@@ -411,7 +411,7 @@ def handle(self: DigitApp, msg) -> Shown | None:
     else: self.drawing.extend(points)
     added = kind == 'up' and self.drawing.end()
     due = added or (kind == 'move' and self.drawing.current is not None and self.live())
-    shown = self.predict_now() if due and self.budget() else None
+    shown = self.predict_now(pictures=kind != 'move') if due and self.budget() else None
     if added: self.page.pad.show(self.drawing.done, self.seq)      # after the answer: confirm the strokes
     return shown
 

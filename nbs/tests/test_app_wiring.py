@@ -93,6 +93,19 @@ def test_pictures_in_one_message_after_the_answer(app, monkeypatch):
     assert sent[2:] == [("CanvasManagerModel", 1 + 1 + rollout + 6)]   # open: a reading paints every head too
 
 
+def test_pictures_follow_finished_strokes(app, monkeypatch):
+    "A reading while the pen is down shows the answer only; the one at pen-up paints the pictures too."
+    sent = []
+    monkeypatch.setattr(ipywidgets.Widget, "send", lambda self, content, buffers=None: sent.append(self._model_name))
+    controlled_clocks(app)
+    log = readings(app)
+    send(app.page.pad, {"kind": "down", "seq": 1, "points": [100, 60]})
+    send(app.page.pad, {"kind": "move", "seq": 2, "points": [100, 70, 100, 90, 100, 110]})
+    assert (len(log), sent) == (1, [])                             # read live: the answer, no pictures
+    send(app.page.pad, {"kind": "up", "seq": 3, "points": [100, 230]})
+    assert (len(log), sent) == (2, ["CanvasManagerModel"])          # pen up: the answer and the pictures
+
+
 def test_pad_messages_throttled_and_answered(app):
     """With the clocks of the throttle and the budget under the test's control: pressing does not read yet; the first
     batch of moves is read at once, a second one within 50 ms is not, one after it is; lifting the pen always reads,
@@ -146,7 +159,7 @@ def test_floods_read_within_limits(app):
     for i in range(2000): send(app.page.pad, {"kind": "move", "seq": 2 + i, "points": [140, 140 + i % 50]})
     assert len(log) == 1                                           # 2000 moves at one instant: one reading
     reads, read = [], app.predict_now
-    app.predict_now = lambda: reads.append(1) or read()            # count the readings themselves
+    app.predict_now = lambda **kw: reads.append(1) or read(**kw)   # count the readings themselves
     for i in range(300):                                           # 300 whole strokes at one instant
         send(app.page.pad, {"kind": "down", "points": [float(i % 280), 10.0]})
         send(app.page.pad, {"kind": "up", "points": list(range(40))})
