@@ -61,11 +61,14 @@ def demo_parser(settings: dict | None = None) -> argparse.ArgumentParser:
     pool = s.get('VoilaConfiguration', {}).get('default_pool_size', 1)
     cull = s.get('MappingKernelManager', {}).get('cull_idle_timeout', 0)
     idle = f"after {cull // 60} idle minutes" if cull else "when the page is closed"
+    cap = s.get('DemoKernelManager', {}).get('max_kernels')
+    most = (f" At most {cap} kernels run at once, the pool's included (about {cap * KERNEL_MB / 1000:.1f} GB); "
+            "a visitor past that gets a short 'busy' page.") if cap else ""
     p = argparse.ArgumentParser(
         prog='minivit_demo',
         description="Serve the minivit drawing demo with Voila and its settings (the packaged voila.json: kernel "
-                    "pool, culling of idle kernels, the websocket fix), from any directory. Each visitor's page runs "
-                    f"a Python kernel of its own, about {KERNEL_MB} MB of memory, freed {idle}.",
+                    "pool, culling of idle kernels, a cap on kernels, guarded websockets), from any directory. Each visitor's page runs "
+                    f"a Python kernel of its own, about {KERNEL_MB} MB of memory, freed {idle}.{most}",
         epilog="For a page that costs the server nothing per visitor (the model runs in the visitor's browser), "
                "build the static demo: minivit_web OUT_DIR.")
     p.add_argument('--port', type=_port, default=DEFAULT_PORT,
@@ -86,6 +89,6 @@ def demo_parser(settings: dict | None = None) -> argparse.ArgumentParser:
 def demo_cli(argv=None):
     "Serve the drawing demo with its settings: `minivit_demo [--port N] [--host ADDRESS] [--pool N] [--open]`."
     args = demo_parser().parse_args(argv)
-    from voila.app import Voila          # imported only to serve: `--help` and bad options answer at once
-    Voila.launch_instance(argv=voila_argv(args.port, args.host, args.pool, args.open),
-                          config_file_paths=[str(DEMO_DIR)])
+    from minivit.serve import DemoServer     # imported only to serve: `--help` and bad options answer at once
+    DemoServer.launch_instance(argv=voila_argv(args.port, args.host, args.pool, args.open),
+                               config_file_paths=[str(DEMO_DIR)])
