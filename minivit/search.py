@@ -28,8 +28,7 @@ from .data import get_datasets
 from .grid import TrialResult, config_key, selection_note, split_params, validate_param_grid, write_results
 from .search_results import experiment_rows, time_architectures, trial_reports
 from .train import TrainConfig, evaluate, fit, wandb_mode
-from .tune_internals import (checkpoint_manager, name_checkpoint, named_checkpoint, named_metrics,
-                                    restore_rung_scores)
+from .tune_internals import checkpoint_manager, name_checkpoint, named_checkpoint, restore_rung_scores
 from .vit import load_checkpoint, save_model
 
 # %% ../nbs/06a_search.ipynb #c006
@@ -50,8 +49,14 @@ def _is_complete(fs, folder: str) -> bool:
     infos = fs.get_file_info([f'{folder}/last.pt', f'{folder}/history.json'])
     return all(i.type == pafs.FileType.File and i.size > 0 for i in infos)
 
+def _checkpoint_epochs(checkpoint) -> int | None:
+    "Epochs trained in a trial checkpoint (the length of its `history.json`); None if it has none."
+    try:
+        with checkpoint.filesystem.open_input_stream(f'{checkpoint.path}/history.json') as f: return len(json.loads(f.read()))
+    except (OSError, ValueError): return None
+
 def _repair_checkpoint(manager) -> str | None:
-    "If the checkpoint a restored trial's checkpoint manager names is gone, name the newest complete one beside it (or none); returns the path now named, if changed."
+    "If the checkpoint a restored trial's checkpoint manager names is gone, put the newest complete one beside it in its place (or name none); returns the path repaired, '' if none was left, None if nothing was wrong."
     named = named_checkpoint(manager)
     if named is None: return None
     fs, path = named.filesystem, named.path
@@ -61,10 +66,11 @@ def _repair_checkpoint(manager) -> str | None:
     if not kept:                                                                   # nothing left: start over
         name_checkpoint(manager, None)
         return ''
-    with fs.open_output_stream(f'{kept[0]}/{_REPORT_AGAIN}') as f: f.write(b'1')
-    with fs.open_input_stream(f'{kept[0]}/history.json') as f: epochs = len(json.loads(f.read()))
-    name_checkpoint(manager, tune.Checkpoint(kept[0], filesystem=fs), {'training_iteration': epochs, 'epochs_run': epochs})
-    return kept[0]
+    fs.create_dir(path)
+    pafs.copy_files(kept[0], path, source_filesystem=fs, destination_filesystem=fs)   # any storage Tune takes (S3 too)
+    fs.delete_dir(kept[0])
+    with fs.open_output_stream(f'{path}/{_REPORT_AGAIN}') as f: f.write(b'1')
+    return path
 
 # %% ../nbs/06a_search.ipynb #c012
 def train_trial(config: dict):
@@ -138,9 +144,11 @@ class ResumableASHA(ASHAScheduler):
         if trial.status == trial.TERMINATED: return               # finished: it will not run again
         manager = checkpoint_manager(trial)
         if named_checkpoint(manager) is None: return               # not started yet: nothing to resume
-        _repair_checkpoint(manager)
-        epoch = named_metrics(manager).get('epochs_run', 0) + 1
-        print(f"{config_key(trial.config['params'])}: resuming from epoch {epoch}", flush=True)
+        key = config_key(trial.config['params'])
+        if _repair_checkpoint(manager) == '':
+            print(f"{key}: no complete checkpoint left; starting again from epoch 1", flush=True)
+        elif (epochs := _checkpoint_epochs(named_checkpoint(manager))) is not None:
+            print(f"{key}: resuming from epoch {epochs + 1}", flush=True)
 
 # %% ../nbs/06a_search.ipynb #c026
 class ResultsWriter(tune.Callback):
