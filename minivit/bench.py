@@ -369,9 +369,10 @@ def _load_note(load, threads) -> str:
     "A line on the CPUs other processes kept busy (`_OtherLoad.cpus`) while `threads` thread counts were timed."
     if load is None or pd.isna(load): return ''
     note = f"Other processes kept {load:.1f} CPUs busy on average during the batch-1 timing ({available_cpus()} available)."
-    if load > 0.1 and available_cpus() - load < max(threads):
-        note += (f" Fewer than {max(threads)} were free: the timings on {max(threads)} threads wait for busy cores, "
-                 "and compare with nothing; time again on a quiet machine.")
+    free, most = available_cpus() - load, max(threads)
+    if load > 0.1 and free < most:
+        note += (f" That left {max(free, 0):.1f} free, fewer than the {most} thread{'s' * (most > 1)} timed: those timings "
+                 "wait for busy cores, and compare with nothing; time again on a quiet machine.")
     return note
 
 # %% ../nbs/09_benchmark.ipynb #c078
