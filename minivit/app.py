@@ -233,31 +233,36 @@ class Pictures(widgets.VBox):
         if self.heads.children != tuple(rows): self.heads.children = rows
         return pictures
 
-    @property
-    def details_open(self) -> bool: return self.details.selected_index == 0
 
-    def arrange(self, heads=(), rollout: bool = False) -> list:
-        "Lay the panel out for a model of `heads` per block, with a rollout or a note; the head pictures, per block."
-        self.rollout_box.layout.display = None if rollout else 'none'
-        self.note.value = _NO_ROLLOUT if heads and not rollout else ''
-        return self.grid(heads)
+# %% ../nbs/12_app.ipynb #p009
+@patch(as_prop=True)
+def details_open(self: Pictures) -> bool: return self.details.selected_index == 0
 
-    def show(self, shown: Shown | None, heads=(), rollout: bool = False):
-        "Paint `shown` (black without one) for a model of `heads` per block, in one message; the heads only if open."
-        self.last, pictures = (shown, tuple(heads), rollout), self.arrange(heads, rollout)
-        painted = reading_pictures(shown, heads, rollout, every_head=self.details_open)
-        with hold_canvas():
-            _paint(self.seen, painted['seen'])
-            if rollout: _paint(self.rollout, painted['rollout'])
-            _paint_grid(pictures, painted['heads'])
-        self.heads_current = self.details_open
+@patch
+def arrange(self: Pictures, heads=(), rollout: bool = False) -> list:
+    "Lay the panel out for a model of `heads` per block, with a rollout or a note; the head pictures, per block."
+    self.rollout_box.layout.display = None if rollout else 'none'
+    self.note.value = _NO_ROLLOUT if heads and not rollout else ''
+    return self.grid(heads)
 
-    def _paint_heads(self):
-        "Paint every head of the last reading when the details part is open and does not show them yet."
-        if not self.details_open or self.heads_current: return
-        shown, heads, _ = self.last
-        with hold_canvas(): _paint_grid(self.grid(heads), reading_pictures(shown, heads)['heads'])
-        self.heads_current = True
+@patch
+def show(self: Pictures, shown: Shown | None, heads=(), rollout: bool = False):
+    "Paint `shown` (black without one) for a model of `heads` per block, in one message; the heads only if open."
+    self.last, pictures = (shown, tuple(heads), rollout), self.arrange(heads, rollout)
+    painted = reading_pictures(shown, heads, rollout, every_head=self.details_open)
+    with hold_canvas():
+        _paint(self.seen, painted['seen'])
+        if rollout: _paint(self.rollout, painted['rollout'])
+        _paint_grid(pictures, painted['heads'])
+    self.heads_current = self.details_open
+
+@patch
+def _paint_heads(self: Pictures):
+    "Paint every head of the last reading when the details part is open and does not show them yet."
+    if not self.details_open or self.heads_current: return
+    shown, heads, _ = self.last
+    with hold_canvas(): _paint_grid(self.grid(heads), reading_pictures(shown, heads)['heads'])
+    self.heads_current = True
 
 # %% ../nbs/12_app.ipynb #c031
 def refuse_page_widgets():
