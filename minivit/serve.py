@@ -12,6 +12,7 @@ import json
 import re
 from datetime import datetime, timezone
 
+from fastcore.basics import patch
 from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -22,14 +23,13 @@ from traitlets import Float, Integer
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
 
-from fastcore.basics import patch
-
 from .limits import RateLimit
 
 # %% ../nbs/13_serve.ipynb #c006
 class DemoKernelManager(AsyncMappingKernelManager):
     "Kernels for the demo: at most `max_kernels` live, the pool's included, in seats that visitors take at hand-out."
     max_kernels = Integer(24, config=True, help="Live kernels at most, the pool's included (each about 120 MB)")
+    page_connect_timeout = Float(60, config=True, help="A visitor's kernel whose page has not connected by then is shut down")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -56,6 +56,15 @@ class DemoKernelManager(AsyncMappingKernelManager):
         if kernel_id is None or kernel_id not in self: return
         self.visitors.add(kernel_id)
         self.get_kernel(kernel_id).last_activity = datetime.now(timezone.utc)
+        asyncio.get_running_loop().call_later(self.page_connect_timeout,
+                                              lambda: asyncio.ensure_future(self.shut_if_unconnected(kernel_id)))
+
+    async def shut_if_unconnected(self, kernel_id: str):
+        "Shut a visitor's kernel down if its page never connected to it (a client that only fetches pages)."
+        if kernel_id in self and kernel_id not in GuardedChannels.visitors:
+            self.log.warning("Shutting down kernel %s: its page did not connect within %g s", kernel_id,
+                             self.page_connect_timeout)
+            await self.shutdown_kernel(kernel_id)
 
     async def start_kernel(self, **kwargs):
         "Start a kernel; one for the pool waits for a free seat, any other is refused at the cap (HTTP 503)."
@@ -73,7 +82,7 @@ class DemoKernelManager(AsyncMappingKernelManager):
         try: return await super().shutdown_kernel(kernel_id, *args, **kwargs)
         finally: GuardedChannels.close_kernel(kernel_id)
 
-# %% ../nbs/13_serve.ipynb #c010
+# %% ../nbs/13_serve.ipynb #c011
 def notice_page(title: str, text: str) -> str:
     "A short HTML page: `title` and one paragraph, with a link to try again."
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
@@ -103,7 +112,7 @@ KERNEL_WATCH = """<div id="minivit-gone" role="alert" hidden style="position: fi
 
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 
-# %% ../nbs/13_serve.ipynb #c011
+# %% ../nbs/13_serve.ipynb #c012
 class DemoPage(TornadoVoilaHandler):
     "Voila's page behind a gate: refused at once (400, 503) when it would start a kernel outside the pool or the seats."
     def refusal(self) -> tuple | None:
@@ -138,14 +147,14 @@ class DemoPage(TornadoVoilaHandler):
             self.kernel_manager.seated(m[1])
         return super().write(chunk)
 
-# %% ../nbs/13_serve.ipynb #c013
+# %% ../nbs/13_serve.ipynb #c014
 class DemoServer(Voila):
     "Voila serving the demo with `DemoPage` as its page: `DemoServer.launch_instance()` takes Voila's command line."
     def init_handlers(self) -> list:
         return [(route, DemoPage if handler is TornadoVoilaHandler else handler, *rest)
                 for route, handler, *rest in super().init_handlers()]
 
-# %% ../nbs/13_serve.ipynb #c017
+# %% ../nbs/13_serve.ipynb #c018
 V1 = "v1.kernel.websocket.jupyter.org"
 
 class Visitor:
@@ -154,7 +163,7 @@ class Visitor:
         self.messages, self.state_requests = RateLimit(rate, burst), RateLimit(1 / state_interval, 1)
         self.sockets, self.dropping = set(), False
 
-# %% ../nbs/13_serve.ipynb #c018
+# %% ../nbs/13_serve.ipynb #c019
 class GuardedChannels(ZMQChannelsWebsocketConnection):
     "A kernel websocket that sends at once, speaks v1 only, and bounds what a page sends, costs and leaves unsent."
     max_message_bytes = Integer(64 << 10, config=True, help="Messages from a page larger than this are dropped")
@@ -209,7 +218,7 @@ class GuardedChannels(ZMQChannelsWebsocketConnection):
         if v is not None: v.sockets.discard(self)
         return super().disconnect()
 
-# %% ../nbs/13_serve.ipynb #c020
+# %% ../nbs/13_serve.ipynb #c022
 def widget_method(parts: list) -> tuple:
     "`(method, content)` of a widget message from its v1 parts (a comm message's `data.method`); `(None, b'')` if not one."
     try:
@@ -253,17 +262,19 @@ def handle_incoming_message(self: GuardedChannels, incoming_msg):
         v.dropping = False
         return super(GuardedChannels, self).handle_incoming_message(incoming_msg)
 
-# %% ../nbs/13_serve.ipynb #c022
-def _is_stderr(session, msg_list) -> bool:
-    "Whether a kernel message (its zmq parts) is output to stderr."
+# %% ../nbs/13_serve.ipynb #c024
+def _is_private(session, msg_list) -> bool:
+    "Whether a kernel message (its zmq parts) is an error (with its traceback), an error reply, or output to stderr."
     _, parts = session.feed_identities(msg_list)
-    if session.unpack(parts[1]).get("msg_type") != "stream": return False
-    return session.unpack(parts[4]).get("name") == "stderr"
+    msg_type = session.unpack(parts[1]).get("msg_type", "")
+    if msg_type == "error": return True
+    if msg_type == "stream": return session.unpack(parts[4]).get("name") == "stderr"
+    return msg_type.endswith("_reply") and session.unpack(parts[4]).get("status") == "error"
 
 @patch
 def handle_outgoing_message(self: GuardedChannels, stream, outgoing_msg):
-    "Pass a kernel message on to the page, except stderr output."
-    if self.closing or _is_stderr(self.session, outgoing_msg): return None
+    "Pass a kernel message on to the page, except errors and stderr output."
+    if self.closing or _is_private(self.session, outgoing_msg): return None
     return super(GuardedChannels, self).handle_outgoing_message(stream, outgoing_msg)
 
 def _quiet(sent):

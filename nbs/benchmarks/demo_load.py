@@ -124,8 +124,11 @@ def attacker(url: str, stop: threading.Event, out: dict):
         control = "flood-control"
         c.send("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}},
                metadata={"version": "1.0.0"})
-        drain = threading.Thread(target=lambda: [c.recv(0.5) for _ in iter(lambda: stop.is_set(), True)], daemon=True)
-        drain.start()
+        def drain():                               # read what comes back on the first websocket, until closed
+            try:
+                while not stop.is_set(): c.recv(0.5)
+            except Exception: pass
+        threading.Thread(target=drain, daemon=True).start()
         i = 0
         while not stop.is_set():
             i += 1

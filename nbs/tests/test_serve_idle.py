@@ -35,10 +35,11 @@ def server(browser):
 
 
 def slow_page(browser, url, delay_s: float = 6):
-    "A visitor whose page's scripts arrive `delay_s` late."
+    "A visitor whose page's scripts all arrive `delay_s` after it asked for the page (a slow phone or network)."
     context = browser.new_context(viewport={"width": 1200, "height": 900})
-    def late(route):
-        time.sleep(delay_s) if route.request.url.endswith(".js") else None
+    release = time.monotonic() + delay_s
+    def late(route):                                  # held until the release time, then let through at once
+        time.sleep(max(0.0, release - time.monotonic()))
         route.continue_()
     context.route("**/*.js", late)
     page = context.new_page()

@@ -8,12 +8,13 @@ import concurrent.futures
 import time
 
 from demo_page import ARTIFACTS, voila_server
-from kernel_client import SERVED_ROOT, get, kernel_ids
+from kernel_client import SERVED_ROOT, get, kernel_ids, page_kernel
 
 import pytest
 
-CAP, POOL = 3, 1
-ARGS = [f"--DemoKernelManager.max_kernels={CAP}", f"--VoilaConfiguration.default_pool_size={POOL}"]
+CAP, POOL, CONNECT_S = 3, 1, 20
+ARGS = [f"--DemoKernelManager.max_kernels={CAP}", f"--VoilaConfiguration.default_pool_size={POOL}",
+        f"--DemoKernelManager.page_connect_timeout={CONNECT_S}"]
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +70,16 @@ def test_only_needed_files_served(server):
     finally: probe.unlink()
     assert status in (403, 404), f"an image under nbs/ was served (HTTP {status})"
     assert get(f"{url}voila/files/demo.ipynb")[0] in (403, 404)
+
+
+def test_page_that_never_connects_frees_its_seat(server):
+    "A client that only fetches the page: its kernel is shut down once the page has not connected in time."
+    url, proc = server
+    kernel, deadline = None, time.monotonic() + 90     # a seat comes free once the busy test's visitors' are freed
+    while kernel is None and time.monotonic() < deadline:
+        try: kernel = page_kernel(url)
+        except RuntimeError: time.sleep(2)
+    assert kernel, "no seat came free"
+    time.sleep(CONNECT_S + 8)
+    assert kernel not in kernel_ids(proc), f"the kernel of a page that never connected lives on after {CONNECT_S + 8} s"
+    assert f"Shutting down kernel {kernel}: its page did not connect" in (ARTIFACTS / "voila-pages.log").read_text()
