@@ -82,7 +82,7 @@ class DemoKernelManager(AsyncMappingKernelManager):
         try: return await super().shutdown_kernel(kernel_id, *args, **kwargs)
         finally: GuardedChannels.close_kernel(kernel_id)
 
-# %% ../nbs/13_serve.ipynb #c011
+# %% ../nbs/13_serve.ipynb #c012
 def notice_page(title: str, text: str) -> str:
     "A short HTML page: `title` and one paragraph, with a link to try again."
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
@@ -112,7 +112,7 @@ KERNEL_WATCH = """<div id="minivit-gone" role="alert" hidden style="position: fi
 
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 
-# %% ../nbs/13_serve.ipynb #c012
+# %% ../nbs/13_serve.ipynb #c013
 class DemoPage(TornadoVoilaHandler):
     "Voila's page behind a gate: refused at once (400, 503) when it would start a kernel outside the pool or the seats."
     def refusal(self) -> tuple | None:
@@ -147,14 +147,14 @@ class DemoPage(TornadoVoilaHandler):
             self.kernel_manager.seated(m[1])
         return super().write(chunk)
 
-# %% ../nbs/13_serve.ipynb #c014
+# %% ../nbs/13_serve.ipynb #c015
 class DemoServer(Voila):
     "Voila serving the demo with `DemoPage` as its page: `DemoServer.launch_instance()` takes Voila's command line."
     def init_handlers(self) -> list:
         return [(route, DemoPage if handler is TornadoVoilaHandler else handler, *rest)
                 for route, handler, *rest in super().init_handlers()]
 
-# %% ../nbs/13_serve.ipynb #c018
+# %% ../nbs/13_serve.ipynb #c019
 V1 = "v1.kernel.websocket.jupyter.org"
 
 class Visitor:
@@ -163,7 +163,7 @@ class Visitor:
         self.messages, self.state_requests = RateLimit(rate, burst), RateLimit(1 / state_interval, 1)
         self.sockets, self.dropping = set(), False
 
-# %% ../nbs/13_serve.ipynb #c019
+# %% ../nbs/13_serve.ipynb #c020
 class GuardedChannels(ZMQChannelsWebsocketConnection):
     "A kernel websocket that sends at once, speaks v1 only, and bounds what a page sends, costs and leaves unsent."
     max_message_bytes = Integer(64 << 10, config=True, help="Messages from a page larger than this are dropped")
@@ -218,7 +218,7 @@ class GuardedChannels(ZMQChannelsWebsocketConnection):
         if v is not None: v.sockets.discard(self)
         return super().disconnect()
 
-# %% ../nbs/13_serve.ipynb #c022
+# %% ../nbs/13_serve.ipynb #c023
 def widget_method(parts: list) -> tuple:
     "`(method, content)` of a widget message from its v1 parts (a comm message's `data.method`); `(None, b'')` if not one."
     try:
@@ -262,7 +262,7 @@ def handle_incoming_message(self: GuardedChannels, incoming_msg):
         v.dropping = False
         return super(GuardedChannels, self).handle_incoming_message(incoming_msg)
 
-# %% ../nbs/13_serve.ipynb #c024
+# %% ../nbs/13_serve.ipynb #c025
 def _is_private(session, msg_list) -> bool:
     "Whether a kernel message (its zmq parts) is an error (with its traceback), an error reply, or output to stderr."
     _, parts = session.feed_identities(msg_list)
