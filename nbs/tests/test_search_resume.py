@@ -35,8 +35,12 @@ def test_killed_driver_resumes(tmp_path):
     cmd = [sys.executable, '-m', 'minivit.search_cli', '--grid', f'{d}/grid.json', '--out', str(d), '--quick',
            '--no_tracking', '--grace', '3', '--cpus_per_trial', '1']
     results = d / 'grid-quick' / 'results.jsonl'
-    driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try: first = wait_for(lambda: [r for r in read_results(results) if r.complete])[0]
+    with open(d / 'first.log', 'w') as log:
+        driver = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    def first_finished():
+        assert driver.poll() is None, f"the search ended ({driver.returncode}) before a trial finished: {(d / 'first.log').read_text()[-2000:]}"
+        return [r for r in read_results(results) if r.complete]
+    try: first = wait_for(first_finished)[0]
     finally: os.killpg(driver.pid, signal.SIGKILL); driver.wait()
     dangling, interrupted = {}, {}      # what a kill just after Tune replaced a checkpoint leaves: the named one gone
     for trial in (d / 'grid-quick').glob('*_emb_dim=*'):
