@@ -115,6 +115,7 @@ def attacker(url: str, stop: threading.Event, out: dict):
     """A hostile neighbour: a page of its own, then, until `stop`, a flood through two websockets to its kernel, one
     of which never reads. Counts what it sent in `out`."""
     out.update(sent=0, errors=[])
+    sent = 0
     try:
         c = KernelClient(url)
         app = c.widgets()
@@ -137,11 +138,12 @@ def attacker(url: str, stop: threading.Event, out: dict):
             c.comm_msg(pad, {"method": "custom", "content": {"kind": ("down", "up")[i % 2], "seq": i, "points": [1, 2] * 200}})
             c.comm_msg(control, {"method": "request_states"})
             if i % 50 == 0: c.comm_msg(undo, {"method": "update", "state": {"description": "x" * 900_000}, "buffer_paths": []})
-            out["sent"] += 5 + (i % 50 == 0)
+            sent += 5 + (i % 50 == 0)
             if i % 20 == 0: time.sleep(0.001)      # let the draining thread and the sender share the GIL
         stalled.close(); c.close()
     except Exception as e:
-        out["errors"].append(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        out["errors"] = [f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"]
+    out["sent"] = sent
 
 
 def page_burst(n: int, root=ROOT, voila_args=()) -> dict:
@@ -175,8 +177,11 @@ def run(n: int, digits: int = 8, model: str | None = None, root=ROOT, voila_args
     with voila_server(root, args=voila_args, timeout=300) as (url, proc):
         peak, stop, stop_attack = [server_memory(proc)], threading.Event(), threading.Event()
         attack, attack_out = None, {}
-        if hostile:
-            attack = threading.Thread(target=attacker, args=(url, stop_attack, attack_out), daemon=True); attack.start()
+        if hostile:      # a process of its own: in a thread it would take the GIL from the visitors' browser driver
+            import multiprocessing
+            stop_attack, attack_out = multiprocessing.Event(), multiprocessing.Manager().dict()
+            attack = multiprocessing.Process(target=attacker, args=(url, stop_attack, attack_out), daemon=True)
+            attack.start()
         def sample():
             while not stop.wait(0.25):
                 try: m = server_memory(proc)
@@ -188,7 +193,7 @@ def run(n: int, digits: int = 8, model: str | None = None, root=ROOT, voila_args
         try: outs = asyncio.run(visitors(url, n, digits, model))
         finally:
             stop.set(); stop_attack.set(); sampler.join()
-            if attack: attack.join(30)
+            if attack: attack.join(30); attack_out = dict(attack_out)
         after = server_memory(proc)
     ms = [x for o in outs for x in o["ms"]]
     ready = [o["ready_s"] for o in outs if o["ready_s"] is not None]
