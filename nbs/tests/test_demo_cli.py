@@ -91,13 +91,13 @@ def test_minivit_demo_from_a_wheel(venv_python, tmp_path):
     require_chromium()
     import psutil
     from playwright.sync_api import sync_playwright
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}   # as a user's shell
     where = run([str(venv_python), "-c", "import minivit.demo_server as d; print(d.__file__); print(d.DEMO_DIR)"],
-                cwd=tmp_path).split()
+                cwd=tmp_path, env=env).split()
     venv_dir = venv_python.parent.parent
     assert all(Path(p).is_relative_to(venv_dir) for p in where), where       # the wheel's, not the checkout's
 
     port, log_path = free_port(), tmp_path / "voila.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     # Voila's templates and the widgets' page scripts are data files of the system's install (share/jupyter), which a
     # venv that borrows the system's site-packages does not search by itself; a full install puts them in the venv.
     env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [env.get("JUPYTER_PATH"), f"{sys.prefix}/share/jupyter",
