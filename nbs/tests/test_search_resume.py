@@ -42,6 +42,12 @@ def test_killed_driver_resumes(tmp_path):
         return [r for r in read_results(results) if r.complete]
     try: first = wait_for(first_finished)[0]
     finally: os.killpg(driver.pid, signal.SIGKILL); driver.wait()
+    # Ray's workers outlive the driver for a moment and may still write a checkpoint: look once the folders are still
+    def checkpoints(): return sorted(str(p) for p in (d / 'grid-quick').glob('*/checkpoint_*/history.json'))
+    seen = [checkpoints()]
+    def settled():
+        time.sleep(3); seen.append(checkpoints()); return seen[-1] == seen[-2]
+    wait_for(settled, timeout=120)
     dangling, interrupted = {}, {}      # what a kill just after Tune replaced a checkpoint leaves: the named one gone
     for trial in (d / 'grid-quick').glob('*_emb_dim=*'):
         key = trial.name.split('_', 2)[2]
