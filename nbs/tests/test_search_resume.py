@@ -49,11 +49,13 @@ def test_killed_driver_resumes(tmp_path):
         time.sleep(3); seen.append(checkpoints()); return seen[-1] == seen[-2]
     wait_for(settled, timeout=120)
     dangling, interrupted = {}, {}      # what a kill just after Tune replaced a checkpoint leaves: the named one gone
+    recorded = {r.key for r in read_results(results) if r.complete}       # finished as far as the killed driver knew
     for trial in (d / 'grid-quick').glob('*_emb_dim=*'):
         key = trial.name.split('_', 2)[2]
         histories = sorted(trial.glob('checkpoint_*/history.json'))
-        if not histories or len(json.loads(histories[-1].read_text())) >= 3: continue   # none yet, or finished
+        if not histories or key in recorded: continue                       # none yet, or finished before the kill
         interrupted[key] = len(json.loads(histories[-1].read_text()))     # epochs in its newest checkpoint
+        if interrupted[key] >= 3: continue            # its last epoch was saved after the kill: nothing left to break
         newest = histories[-1].parent
         newest.rename(newest.with_name(f"checkpoint_{int(newest.name.split('_')[1]) + 1:06d}"))
         dangling[key] = interrupted[key]
