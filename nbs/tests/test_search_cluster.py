@@ -7,7 +7,6 @@ its last checkpoint, and every trial is in the results at the end, complete. (Ra
 `ActorDiedError`: that is the failure under test.)
 """
 import threading
-import time
 from pathlib import Path
 
 import ray
@@ -15,15 +14,7 @@ from ray.cluster_utils import Cluster
 
 from minivit.search import run_search, search_settings
 from minivit.search_results import experiment_rows
-
-
-def wait_for(predicate, timeout=240, every=0.5):
-    "Poll `predicate` until it returns something truthy; fail after `timeout` seconds."
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if (v := predicate()): return v
-        time.sleep(every)
-    raise TimeoutError(f"gave up after {timeout} s")
+from polling import wait_for
 
 
 def test_trial_of_a_dead_node_moves(tmp_path):

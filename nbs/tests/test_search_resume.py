@@ -18,15 +18,7 @@ import time
 from pathlib import Path
 
 from minivit.grid import read_results
-
-
-def wait_for(predicate, timeout=240, every=0.5):
-    "Poll `predicate` until it returns something truthy; fail after `timeout` seconds."
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if (v := predicate()): return v
-        time.sleep(every)
-    raise TimeoutError(f"gave up after {timeout} s")
+from polling import wait_for
 
 
 def test_killed_driver_resumes(tmp_path):
