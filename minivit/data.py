@@ -89,10 +89,14 @@ def eval_transform():
     "uint8 (H, W) array or PIL image -> normalised float tensor (1, H, W)."
     return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize([MNIST_MEAN], [MNIST_STD])])
 
-def train_transform(degrees: float = 10, translate: float = 0.1, scale: tuple = (0.9, 1.1), shear: float = 10):
-    "`eval_transform` preceded by a mild random affine augmentation (done by Pillow: fast and thread-free)."
+def train_transform(strength: float = 1.):
+    "`eval_transform` preceded by a random affine (done by Pillow: fast and thread-free): rotation and shear up to 10 degrees, shift and scale up to 10%, each times `strength` (0: none)."
+    if not (isinstance(strength, (int, float)) and 0 <= strength <= 3):
+        raise ValueError(f"augmentation strength must be a number from 0 (none) to 3, got {strength!r}")
+    if strength == 0: return eval_transform()
+    s = float(strength)
     return v2.Compose([v2.ToPILImage(),
-                       v2.RandomAffine(degrees=degrees, translate=(translate, translate), scale=scale, shear=shear),
+                       v2.RandomAffine(degrees=10 * s, translate=(0.1 * s, 0.1 * s), scale=(1 - 0.1 * s, 1 + 0.1 * s), shear=10 * s),
                        eval_transform()])
 
 # %% ../nbs/04_data.ipynb #c020
@@ -136,11 +140,11 @@ def load_splits(source: str = 'auto', root=None, download: bool = True, valid_si
     return {'train': (x[train_idx], y[train_idx]), 'valid': (x[valid_idx], y[valid_idx]), 'test': test}
 
 def get_datasets(source: str = 'auto', root=None, download: bool = True, valid_size: int = 5000, seed: int = 0,
-                 augment: bool = True) -> dict:
-    "Train/valid/test `DigitArrays`; the training set is augmented unless `augment=False`."
+                 augment: bool | float = True) -> dict:
+    "Train/valid/test `DigitArrays`; the training set is augmented at strength `augment` (`True`: 1, `False`: none; see `train_transform`)."
     splits = load_splits(source, root, download, valid_size, seed)
-    return {name: DigitArrays(x, y, train_transform() if name == 'train' and augment else eval_transform())
-            for name, (x, y) in splits.items()}
+    train = train_transform(float(augment))
+    return {name: DigitArrays(x, y, train if name == 'train' else eval_transform()) for name, (x, y) in splits.items()}
 
 # %% ../nbs/04_data.ipynb #c025
 def write_idx(images, labels, images_path, labels_path):

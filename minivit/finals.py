@@ -8,6 +8,7 @@ __all__ = ['FINAL_RECIPE', 'FULL_DATA', 'finalist_rows', 'finals_settings', 'kep
 
 # %% ../nbs/06f_finals.ipynb #d69528b6
 import json
+import math
 import os
 from pathlib import Path
 
@@ -43,10 +44,12 @@ def kept_epoch(r: TrialResult) -> dict:
     if not r.history: raise ValueError(f"trial {r.key} has no epoch yet")
     return min(r.history, key=lambda h: h['valid_loss'])
 
-def run_finished(r: TrialResult, patience: int) -> bool:
-    "Whether a stage-two run is over: it ran its budget, or `patience` epochs brought no better validation loss."
+def run_finished(r: TrialResult, patience: int | None = None) -> bool:
+    "Whether a stage-two run is over: it ran its budget (its recipe's epochs), or `patience` (default: its recipe's) epochs brought no better validation loss."
     if r.status != 'ok' or not r.history: return False
-    return r.complete or len(r.history) - 1 - kept_epoch(r)['epoch'] >= patience
+    if patience is None: patience = r.train_config.get('patience', FINAL_RECIPE.patience)
+    ran_all = r.complete or len(r.history) >= r.train_config.get('epochs', math.inf)
+    return ran_all or len(r.history) - 1 - kept_epoch(r)['epoch'] >= patience
 
 def choose_final(rows, patience: int = FINAL_RECIPE.patience, n_valid: int = 5000, z: float = 2.) -> dict:
     "Stage two's choice among finished, timed runs: {'large': most accurate, 'fast': quickest within `z` standard errors of it, 'margin': that margin}."

@@ -25,7 +25,7 @@ from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune.schedulers import ASHAScheduler
 
 from .data import get_datasets
-from .grid import TrialResult, config_key, selection_note, split_params, validate_param_grid, write_results
+from .grid import TrialResult, config_key, data_params, selection_note, split_params, validate_param_grid, write_results
 from .search_results import experiment_rows, time_architectures, trial_reports
 from .train import TrainConfig, evaluate, fit, wandb_mode
 from .tune_internals import checkpoint_manager, name_checkpoint, named_checkpoint, restore_rung_scores
@@ -33,7 +33,7 @@ from .vit import load_checkpoint, save_model
 
 # %% ../nbs/06a_search.ipynb #c006
 def make_datasets(source: str = 'bundled', n_train: int | None = None, n_valid: int | None = None, seed: int = 0,
-                  augment: bool = True, root: str | None = None, download: bool = True) -> dict:
+                  augment: bool | float = True, root: str | None = None, download: bool = True) -> dict:
     "Train/valid datasets for the search from `get_datasets(source, root, download)`, optionally subsampled at random (`n_train`, `n_valid`) for quick runs."
     ds = get_datasets(source, root=root, download=download, augment=augment, seed=seed)
     rng = np.random.default_rng(seed)
@@ -94,7 +94,7 @@ def train_trial(config: dict):
         (work / _REPORT_AGAIN).unlink()
         report(json.loads((work / 'history.json').read_text())[-1])
     try:
-        fit(model_cfg, make_datasets(**config['data']), tc, run_dir=work, tracking=config['tracking'],
+        fit(model_cfg, make_datasets(**{**config['data'], **data_params(config['params'])}), tc, run_dir=work, tracking=config['tracking'],
             wandb_group=config['experiment'], wandb_dir=config.get('wandb_dir'), progress=False, on_epoch=report)
     finally: shutil.rmtree(work, ignore_errors=True)
 
