@@ -26,6 +26,15 @@ POOL_LINE = "Kernel pool of demo.ipynb is filled"
 CANVAS_SIZE = 280
 
 
+def require_chromium():
+    "Skip (or, under CI=true, fail) with a clear message when Chromium is missing."
+    if CHROMIUM.exists(): return
+    import pytest
+    msg = f"{CHROMIUM} not found: install Debian's chromium package to run the browser tests"
+    if os.environ.get("CI", "").lower() == "true": pytest.fail(msg)
+    pytest.skip(msg)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

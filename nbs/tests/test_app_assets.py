@@ -8,7 +8,6 @@ server on 127.0.0.1, as a page loads them.
 import contextlib
 import functools
 import http.server
-import os
 import re
 import threading
 from types import SimpleNamespace
@@ -17,7 +16,6 @@ import ipywidgets
 import numpy as np
 import pytest
 
-from demo_page import CHROMIUM, CHROMIUM_ARGS
 from minivit.app import STYLE_PATH, DigitApp, DrawingPad, Readout
 from minivit.explain import attention_overlay
 
@@ -69,23 +67,16 @@ def test_colour_scale_is_the_pictures_green():
 
 
 @pytest.fixture(scope="module")
-def page():
-    if not CHROMIUM.exists():
-        msg = f"{CHROMIUM} not found: install Debian's chromium package to load the modules"
-        if os.environ.get("CI", "").lower() == "true": pytest.fail(msg)
-        pytest.skip(msg)
-    from playwright.sync_api import sync_playwright
+def page(browser):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args): pass
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(WEB)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
-            yield page
-            browser.close()
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        yield page
+        page.close()
     finally:
         with contextlib.suppress(Exception): server.shutdown()
 

@@ -10,35 +10,16 @@ the README (delete it to refresh it). How fast the page answers is measured by
 the benchmark nbs/benchmarks/demo_load.py, not here: these tests check behaviour, with generous time limits.
 """
 import contextlib
-import os
 import re
 import time
 
 import pytest
 
-from demo_page import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DIGITS, NBS, READY_JS, path, server_memory, voila_server
+from demo_page import ARTIFACTS, DIGITS, NBS, READY_JS, path, server_memory, voila_server
 
 README_IMAGE = NBS / "images" / "demo.png"
 PAGE_TIMEOUT_MS = 120_000     # the first page on a busy machine
 ANSWER_TIMEOUT_MS = 30_000
-
-
-def require_chromium():
-    "Skip (or, under CI=true, fail) with a clear message when Chromium is missing."
-    if CHROMIUM.exists(): return
-    msg = f"{CHROMIUM} not found: install Debian's chromium package to run the browser tests"
-    if os.environ.get("CI", "").lower() == "true": pytest.fail(msg)
-    pytest.skip(msg)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from demo_page import DIGITS, ROOT, free_port
-from test_demo_browser import answer, draw, open_app, require_chromium
+from demo_page import require_chromium
+from test_demo_browser import answer, draw, open_app
 
 START_TIMEOUT = 180          # seconds: a pool kernel on a busy machine
 SOURCES = ["setup.py", "settings.ini", "README.md", "LICENSE", "minivit", "nbs/demo.ipynb", "nbs/voila.json"]

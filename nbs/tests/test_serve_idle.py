@@ -10,23 +10,13 @@ import time
 
 import pytest
 
-from demo_page import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, READY_JS, voila_server
+from demo_page import ARTIFACTS, READY_JS, voila_server
 from kernel_client import SERVED_ROOT, kernel_ids
 
 TIMEOUT, INTERVAL = 20, 2
 ARGS = [f"--MappingKernelManager.cull_idle_timeout={TIMEOUT}", f"--MappingKernelManager.cull_interval={INTERVAL}",
         "--VoilaConfiguration.default_pool_size=1"]
 LOG = ARTIFACTS / "voila-idle.log"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists(): pytest.skip(f"{CHROMIUM} not found")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

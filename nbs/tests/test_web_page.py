@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from demo_page import ARTIFACTS, DIGITS
-from test_demo_browser import (INK_JS, JARGON, PLAIN_TEXT_JS, answer, browser, draw, in_view,  # noqa: F401
+from test_demo_browser import (INK_JS, JARGON, PLAIN_TEXT_JS, answer, draw, in_view,
                                open_app, state, status, touch_draw)
 from web_page import PAGE_READY_JS, served_page
 

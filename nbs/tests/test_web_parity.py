@@ -21,7 +21,7 @@ from PIL import Image
 from demo_page import ARTIFACTS, DIGITS, path
 from minivit.inference import Predictor
 from minivit.preprocess import canvas_to_mnist, render_strokes
-from test_demo_browser import answer, browser, draw, open_app   # noqa: F401 (browser is a fixture)
+from test_demo_browser import answer, draw, open_app
 from web_page import PAGE_READY_JS, served_page
 
 
