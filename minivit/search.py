@@ -9,6 +9,7 @@ __all__ = ['make_datasets', 'train_trial', 'search_settings', 'check_settings', 
 # %% ../nbs/06a_search.ipynb #c003
 import json
 import logging
+import re
 import os
 import shutil
 import tempfile
@@ -120,6 +121,8 @@ def check_settings(folder, settings: dict):
     path = Path(folder) / 'search.json'
     if path.exists():
         old = json.loads(path.read_text())
+        try: old = {**old, 'train': vars(TrainConfig.from_dict(old['train']))}   # written before a field existed
+        except (KeyError, TypeError, ValueError): pass
         if old != settings:
             diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
             raise ValueError(f"{folder} holds a search with other settings (they differ in: {', '.join(diff)}); "
@@ -128,9 +131,11 @@ def check_settings(folder, settings: dict):
     with atomic_save(path, 'w') as f: json.dump(settings, f, indent=1)
 
 # %% ../nbs/06a_search.ipynb #c022
+_UNSAFE_IN_NAMES = re.compile(r"[^\w=,.+-]")
+
 def _trial_dirname(trial) -> str:
-    "A trial's folder: its id and its grid point, e.g. 'e3c8e_00002_emb_dim=64,lr=0.005,...'."
-    return f"{trial.trial_id}_{config_key(trial.config['params'])}"
+    "A trial's folder: its id and its grid point, e.g. 'e3c8e_00002_emb_dim=64,lr=0.005,...' (a path in it, such as a teacher's, flattened)."
+    return f"{trial.trial_id}_{_UNSAFE_IN_NAMES.sub('_', config_key(trial.config['params']))}"
 
 class ResumableASHA(ASHAScheduler):
     "`ASHAScheduler` that, as a resumed experiment adds its trials, rebuilds the rung records from the trials' reports, repairs a checkpoint the saved state names but Tune deleted (`_repair_checkpoint`), and says where each unfinished trial resumes."

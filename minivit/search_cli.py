@@ -13,7 +13,7 @@ from pathlib import Path
 from fastcore.script import call_parse
 
 from .finals import run_finals
-from .recipe import run_recipe_study
+from .recipe import distillation_change, run_recipe_study
 from .grid import MARGIN, default_grid_path, load_param_grid, select_models, selection_note
 from .search import default_runs_dir, run_search, search_settings, train_final
 from .train import TrainConfig
@@ -73,6 +73,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              models: str = None,               # where the chosen models' checkpoints go (default: OUT/NAME/final)
              finals: bool = False,             # stage two: retrain stage one's finalists on the full data, then choose
              recipe: bool = False,             # study the recipe on stage one's quickest finalist, one change at a time
+             teacher: str = None,              # with --recipe: distil this checkpoint (the chosen Large) instead
              stage_one: str = None,            # with --finals or --recipe: stage one's results (default: OUT/grid/results.jsonl)
              data_root: str = None,            # the folder that holds MNIST/ (default: $MINIVIT_DATA, else ~/.cache/minivit)
              ship: bool = False,               # with --finals: export the chosen two as the package's models
@@ -81,11 +82,14 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
     try:
         if data_root: os.environ['MINIVIT_DATA'] = str(Path(data_root).expanduser().resolve())   # Ray's local workers inherit it
         if finals and recipe: raise ValueError("--finals and --recipe are two experiments: run one at a time")
+        if teacher and not recipe: raise ValueError("--teacher goes with --recipe")
         if recipe:
             out = Path(out).expanduser() if out else default_runs_dir()
-            rows = run_recipe_study(Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl', out, name or 'recipe',
-                                    results=results, address=address, cpus_per_trial=cpus_per_trial,
-                                    gpus_per_trial=gpus_per_trial, tracking='disabled' if no_tracking else None)
+            extra = {'changes': distillation_change(teacher)} if teacher else {}
+            rows = run_recipe_study(Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl', out,
+                                    name or ('recipe-distill' if teacher else 'recipe'), results=results, address=address,
+                                    cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
+                                    tracking='disabled' if no_tracking else None, **extra)
             print(f"recipe study: {sum(r.status == 'ok' for r in rows)} of {len(rows)} runs reported; "
                   "see minivit.recipe.recipe_table for the verdicts")
             return

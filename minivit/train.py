@@ -24,7 +24,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix, precision_
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .vit import ViTConfig, VisionTransformer, load_checkpoint, save_model
+from .vit import ViTConfig, VisionTransformer, load_checkpoint, model_from_checkpoint, save_model
 
 # %% ../nbs/05_train.ipynb #c006
 def set_seed(seed: int):
@@ -124,6 +124,7 @@ class TrainConfig:
     patience: int = 8             # epochs without a better validation loss before stopping
     grad_clip: float = 1.0
     seed: int = 0
+    teacher: str | None = None    # a checkpoint to distil from: half the loss on its predicted labels (DeiT's hard distillation)
 
     def __post_init__(self):
         for name in ('epochs', 'batch_size'):
@@ -131,6 +132,13 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if self.lr <= 0: raise ValueError(f"lr must be positive, got {self.lr}")
         if not 0 <= self.label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.teacher is not None and not (isinstance(self.teacher, str) and self.teacher):
+            raise ValueError(f"teacher must be a checkpoint's path, got {self.teacher!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        "The settings saved as `vars(config)`, also by a version that lacked some of today's fields (they take their defaults)."
+        return cls(**d)
 
 # %% ../nbs/05_train.ipynb #c035
 @dataclass
@@ -163,13 +171,21 @@ class _Training:
     sched: torch.optim.lr_scheduler.LambdaLR
     train_dl: DataLoader
     valid_dl: DataLoader
+    teacher: VisionTransformer | None = None                  # frozen, when the run distils
 
     @property
     def steps(self) -> int: return len(self.train_dl)        # optimiser steps per epoch
 
 # %% ../nbs/05_train.ipynb #c039
+def _load_teacher(path, device) -> VisionTransformer:
+    "The model of the checkpoint at `path`, frozen and in eval mode: what a distilling run learns from besides the labels."
+    path = Path(path).expanduser()
+    if not path.is_file(): raise FileNotFoundError(f"no teacher checkpoint at {path}")
+    return model_from_checkpoint(load_checkpoint(path)).to(device).eval().requires_grad_(False)
+
 def _start_training(config: ViTConfig, datasets: dict, tc: TrainConfig, device) -> _Training:
-    "A model seeded with `tc.seed` on `device`, its optimiser, the loaders and the warm-up + cosine schedule."
+    "A model seeded with `tc.seed` on `device`, its optimiser, the loaders, the warm-up + cosine schedule and the teacher, if any."
+    teacher = _load_teacher(tc.teacher, device) if tc.teacher else None
     set_seed(tc.seed)
     model = VisionTransformer(config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
@@ -178,16 +194,20 @@ def _start_training(config: ViTConfig, datasets: dict, tc: TrainConfig, device) 
     if steps == 0: raise ValueError(f"{len(datasets['train'])} training images make no batch of {tc.batch_size}")
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: warmup_cosine(s, max(1, round(tc.warmup_epochs * steps)), tc.epochs * steps))
-    return _Training(model, opt, sched, train_dl, valid_dl)
+    return _Training(model, opt, sched, train_dl, valid_dl, teacher)
 
 # %% ../nbs/05_train.ipynb #c042
-def _train_one_epoch(model, loader, opt, sched, tc, device, bar=None):
-    "One pass over `loader`: the mean training loss and the images per second."
+def _train_one_epoch(model, loader, opt, sched, tc, device, bar=None, teacher=None):
+    "One pass over `loader`: the mean training loss and the images per second; with a `teacher`, half the loss on its labels."
     model.train()
     total, n, t0 = 0., 0, time.perf_counter()
     for x, y in loader:
         x, y = x.to(device), y.to(device)
-        loss = F.cross_entropy(model(x), y, label_smoothing=tc.label_smoothing)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=tc.label_smoothing)
+        if teacher is not None:
+            with torch.no_grad(): taught = teacher(x).argmax(-1)
+            loss = (loss + F.cross_entropy(logits, taught, label_smoothing=tc.label_smoothing)) / 2
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if tc.grad_clip: torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
@@ -225,7 +245,8 @@ class _RunState:
 def _train_and_validate(training: _Training, state: _RunState, epoch: int, tc: TrainConfig, device, bar=None) -> dict:
     "Train for one epoch, then validate; the epoch's metrics. The training time is added to `state.seconds`."
     t0 = time.perf_counter()
-    train_loss, ips = _train_one_epoch(training.model, training.train_dl, training.opt, training.sched, tc, device, bar)
+    train_loss, ips = _train_one_epoch(training.model, training.train_dl, training.opt, training.sched, tc, device, bar,
+                                       training.teacher)
     state.seconds += time.perf_counter() - t0
     valid = evaluate(training.model, training.valid_dl, device)
     return {'epoch': epoch, 'train_loss': train_loss, **{f'valid_{k}': v for k, v in valid.items()},
@@ -252,7 +273,10 @@ def _restore_run(run_dir: Path | None, training: _Training, identity: dict) -> _
     last = run_dir / 'last.pt' if run_dir else None
     if last is None or not last.exists(): return _RunState()
     ckpt = load_checkpoint(last)
-    if ckpt.get('identity') != identity:
+    saved = ckpt.get('identity') or {}
+    try: saved = {**saved, 'train': vars(TrainConfig.from_dict(saved.get('train', {})))}
+    except (TypeError, ValueError): pass                                     # settings of another kind: no match below
+    if saved != identity:
         raise ValueError(f"{last} belongs to a different configuration; use another run_dir")
     training.model.load_state_dict(ckpt['state_dict']); training.opt.load_state_dict(ckpt['optimizer'])
     training.sched.load_state_dict(ckpt['scheduler']); _set_rng_state(ckpt['rng'])
