@@ -15,6 +15,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from demo_page import ROOT
@@ -106,8 +107,9 @@ class KernelClient:
             host, port = base_url.split("//")[1].split("/")[0].split(":")
             sock = socket.socket(); sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.connect((host, int(port)))
+        # entered as a context (as websockets asks), left by `close`
         self.ws = connect(ws_url, sock=sock, subprotocols=[subprotocol] if subprotocol else None, max_size=None,
-                          max_queue=1 if not reads else 16, open_timeout=timeout, close_timeout=2)
+                          max_queue=1 if not reads else 16, open_timeout=timeout, close_timeout=2).__enter__()
 
     def send(self, msg_type: str, content: dict, channel: str = "shell", metadata: dict | None = None):
         self.ws.send(frame(channel, msg_type, content, self.session, metadata))
@@ -120,10 +122,11 @@ class KernelClient:
         except TimeoutError: return None
 
     def drain(self, seconds: float) -> list:
-        "Every message that arrives within `seconds`."
+        "Every message that arrives within `seconds`, or until the server closes the connection."
         out, deadline = [], time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            m = self.recv(timeout=left)
+            try: m = self.recv(timeout=left)
+            except ConnectionClosed: break
             if m is not None: out.append(m)
         return out
 
