@@ -119,13 +119,15 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
                tracking: str | None = None,
                models=None,                     # where the chosen checkpoints go (default: OUT/NAME/final)
                ship: bool = False,              # export the chosen two as the package's models
+               num_cpus: int | None = None,     # CPUs of a local Ray (default: all)
               ) -> dict:
     "Run or resume stage two for the finalists of `stage_one`; when every run has finished, choose Fast and Large and write them."
     from minivit.search import run_search
     if not Path(stage_one).is_file(): raise FileNotFoundError(f"no stage-one results at {stage_one}: run the grid search first")
     if root: os.environ['MINIVIT_DATA'] = str(Path(root).expanduser().resolve())
     settings = finals_settings(read_results(stage_one), recipe, tuple(widths), source)
-    rows = run_search(settings, out, name, results, address, cpus_per_trial, gpus_per_trial, tracking=tracking)
+    rows = run_search(settings, out, name, results, address, cpus_per_trial, gpus_per_trial, tracking=tracking,
+                      num_cpus=num_cpus)
     unfinished = [r.key for r in rows if not run_finished(r, settings['train']['patience'])]
     if unfinished:
         print(f"{len(unfinished)} of {len(rows)} finalists have not finished (e.g. {unfinished[0]}): run the same command again")

@@ -54,6 +54,7 @@ def run_recipe_study(stage_one,                      # stage one's results file 
                      tracking: str | None = None,
                      arch: dict | None = None,       # the grid point to study (default: stage one's quickest finalist)
                      widths=(64, 128),               # the widths stage two considers (`finalist_rows`)
+                     num_cpus: int | None = None,    # CPUs of a local Ray (default: all)
                     ) -> list[TrialResult]:
     "Run or resume a recipe study: `arch` trained once per change of `recipe`, on Ray Tune; returns its results rows."
     from minivit.search import run_search
@@ -63,7 +64,7 @@ def run_recipe_study(stage_one,                      # stage one's results file 
         if not chosen: raise ValueError(f"{stage_one} has no finished, timed trial at widths {widths}: nothing to study")
         arch = chosen[0].params
     return run_search(recipe_settings(arch, changes, recipe, source), out, name, results, address, cpus_per_trial,
-                      gpus_per_trial, tracking=tracking)
+                      gpus_per_trial, tracking=tracking, num_cpus=num_cpus)
 
 # %% ../nbs/06g_recipe.ipynb #r011b
 def distillation_change(teacher) -> dict:

@@ -79,6 +79,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              reduction: int = 3,               # ASHA keeps 1/reduction of the trials at each rung
              batch_size: int = 64,
              cpus_per_trial: int = 1,
+             cpus: int = None,                 # CPUs the local Ray may use (default: all; ignored with --address)
              gpus_per_trial: float = None,     # GPU share per trial (default: 0.25 where the cluster has GPUs, else 0)
              source: str = 'bundled',          # 'bundled', 'torchvision' or 'auto'
              trials: int = None,               # run a random sample of this many grid points (default: all; 9 with --quick)
@@ -98,6 +99,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
     try:
         if data_root: os.environ['MINIVIT_DATA'] = str(Path(data_root).expanduser().resolve())   # Ray's local workers inherit it
         if finals and recipe: raise ValueError("--finals and --recipe are two experiments: run one at a time")
+        if cpus is not None and cpus < 1: raise ValueError(f"--cpus must be at least 1, got {cpus}")
         if teacher and not recipe: raise ValueError("--teacher goes with --recipe")
         if recipe:
             out = Path(out).expanduser() if out else default_runs_dir()
@@ -105,14 +107,14 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
             rows = run_recipe_study(Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl', out,
                                     name or ('recipe-distill' if teacher else 'recipe'), results=results, address=address,
                                     cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
-                                    tracking='disabled' if no_tracking else None, **extra)
+                                    tracking='disabled' if no_tracking else None, num_cpus=cpus, **extra)
             print_recipe_table(rows, out.resolve() / 'finals', extra.get('changes'))
             return
         if finals:
             out = Path(out).expanduser() if out else default_runs_dir()
             run_finals(Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl', out, name or 'finals', results,
                        address, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
-                       tracking='disabled' if no_tracking else None, models=models, ship=ship)
+                       tracking='disabled' if no_tracking else None, models=models, ship=ship, num_cpus=cpus)
             return
         if ship: raise ValueError("--ship goes with --finals")
         if quick and final_epochs: raise ValueError("--quick chooses no models to train: drop --final_epochs")
@@ -128,5 +130,5 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
               + (" (--quick: a smoke test, not a ranking)" if quick else ""), flush=True)
         search_and_choose(settings, out, name, results, address, cpus_per_trial, gpus_per_trial, margin, final_epochs,
                           models or out.resolve() / name / 'final', 'disabled' if no_tracking else None,
-                          keep_checkpoints=not quick, smoke=quick)
+                          keep_checkpoints=not quick, num_cpus=cpus, smoke=quick)
     except (FileNotFoundError, ValueError) as e: raise SystemExit(f"minivit_grid: {e}")

@@ -24,7 +24,7 @@ def test_console_script_is_the_search_command():
 def test_quick_says_smoke_test_and_resumes_quietly(tmp_path):
     (tmp_path / 'grid.json').write_text(json.dumps({'emb_dim': [32], 'num_heads': [2], 'num_layers': [1], 'lr': [5e-3]}))
     cmd = [sys.executable, '-m', 'minivit.search_cli', '--grid', str(tmp_path / 'grid.json'), '--out', str(tmp_path),
-           '--quick', '--no_tracking']
+           '--quick', '--no_tracking', '--cpus', '1']            # a local Ray of one CPU
     run = lambda: subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     first = run()
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
