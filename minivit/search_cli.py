@@ -14,7 +14,8 @@ import pandas as pd
 from fastcore.script import call_parse
 
 from .finals import run_finals
-from .recipe import distillation_change, run_recipe_study
+from .recipe import RECIPE_CHANGES, distillation_change, recipe_table, run_recipe_study
+from .search_results import experiment_rows
 from .grid import MARGIN, default_grid_path, load_param_grid, select_models, selection_note
 from .search import default_runs_dir, run_search, search_settings, train_final
 from .train import TrainConfig
@@ -55,8 +56,6 @@ def search_and_choose(settings: dict, out, name: str, results=None, address=None
 # %% ../nbs/06d_search_cli.ipynb #c006b
 def print_recipe_table(rows, finals, changes=None):
     "Print a recipe study's verdicts against its baseline, the stage-two run in the experiment folder `finals` of the same grid point."
-    from minivit.recipe import RECIPE_CHANGES, recipe_table
-    from minivit.search_results import experiment_rows
     studied = rows[0].params if rows else None
     changes = changes or RECIPE_CHANGES
     base = {k: v for k, v in studied.items() if k not in {k for c in changes.values() for k in c}} if studied else None
