@@ -100,18 +100,18 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
         if finals and recipe: raise ValueError("--finals and --recipe are two experiments: run one at a time")
         if cpus is not None and cpus < 1: raise ValueError(f"--cpus must be at least 1, got {cpus}")
         if teacher and not recipe: raise ValueError("--teacher goes with --recipe")
+        out = Path(out).expanduser() if out else default_runs_dir()
+        stage_one = Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl'
         if recipe:
-            out = Path(out).expanduser() if out else default_runs_dir()
             extra = {'changes': distillation_change(teacher)} if teacher else {}
-            rows = run_recipe_study(Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl', out,
+            rows = run_recipe_study(stage_one, out,
                                     name or ('recipe-distill' if teacher else 'recipe'), results=results, address=address,
                                     cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                                     tracking='disabled' if no_tracking else None, num_cpus=cpus, **extra)
             print_recipe_table(rows, out.resolve() / 'finals', extra.get('changes'))
             return
         if finals:
-            out = Path(out).expanduser() if out else default_runs_dir()
-            run_finals(Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl', out, name or 'finals', results,
+            run_finals(stage_one, out, name or 'finals', results,
                        address, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                        tracking='disabled' if no_tracking else None, models=models, ship=ship, num_cpus=cpus)
             return
@@ -124,7 +124,6 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
                                    {'source': source, **({'n_train': 1000, 'n_valid': 500} if quick else {})},
                                    sample=trials or (9 if quick else None))
         name = name or ('grid-quick' if quick else 'grid')
-        out = Path(out).expanduser() if out else default_runs_dir()
         print(f"grid {grid_path}: {len(settings['grid'])} trials; experiment {out.resolve() / name}"
               + (" (--quick: a smoke test, not a ranking)" if quick else ""), flush=True)
         search_and_choose(settings, out, name, results, address, cpus_per_trial, gpus_per_trial, margin, final_epochs,
