@@ -74,12 +74,16 @@ def voila_server(root=ROOT, args=(), timeout: float = 120, log_path=None, wait_f
                 raise RuntimeError(f"voila not ready after {timeout} s:\n{text[-3000:]}")
             time.sleep(0.2)
         yield f"http://127.0.0.1:{port}/", proc
-    finally:
-        with contextlib.suppress(ProcessLookupError): os.killpg(proc.pid, signal.SIGTERM)
-        try: proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError): os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    finally: stop_group(proc, timeout=15)
+
+
+def stop_group(proc, timeout: float = 15):
+    "End a server started in its own process group: SIGTERM, then SIGKILL after `timeout` seconds."
+    with contextlib.suppress(ProcessLookupError): os.killpg(proc.pid, signal.SIGTERM)
+    try: proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError): os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def server_memory(proc) -> dict:

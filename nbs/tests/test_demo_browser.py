@@ -219,15 +219,13 @@ def test_phone(server, browser):
     page.context.close()
 
 
-def test_laptop(server, browser):
-    "A laptop, 1280x800: the pad, the answer and the pictures with their scale are above the fold, for either model."
-    url, _ = server
-    page = open_app(browser, url, viewport=(1280, 800))
+def check_laptop(page, shot: str):
+    "At 1280x800, after a 2 and a switch to Large: the pad, the answer and the pictures with their scale above the fold; plain words outside the details."
     draw(page, DIGITS[2])
     assert answer(page).startswith("Prediction: 2 ("), answer(page)
     page.locator(".minivit-model button", has_text="Large").click()
     page.locator(".minivit-time", has_text="Large model").wait_for()
-    page.screenshot(path=str(ARTIFACTS / "demo-laptop.png"))
+    page.screenshot(path=str(ARTIFACTS / shot))
     for part in ("canvas.minivit-canvas", ".minivit-controls", ".minivit-prediction", ".minivit-bars",
                  ".minivit-seen canvas", ".minivit-rollout canvas", ".minivit-scale", ".minivit-caption"):
         assert in_view(page, part), f"{part} is below the fold (or out of view) at 1280x800"
@@ -235,6 +233,13 @@ def test_laptop(server, browser):
     plain = page.evaluate(PLAIN_TEXT_JS)
     assert "Where the model looked" in plain and "rollout" in plain and not JARGON.search(plain), plain
     assert not page.locator(".minivit-head canvas").first.is_visible(), "the heads' pictures show before Details is opened"
+
+
+def test_laptop(server, browser):
+    "A laptop, 1280x800: the pad, the answer and the pictures with their scale are above the fold, for either model."
+    url, _ = server
+    page = open_app(browser, url, viewport=(1280, 800))
+    check_laptop(page, "demo-laptop.png")
     open_details(page)
     wait_until(lambda: page.locator(".minivit-head canvas").count() == 12, timeout=10)
     assert page.locator(".minivit-head canvas").count() == 12

@@ -7,11 +7,9 @@ Voila, ONNX Runtime and the rest are not downloaded again; the wheel is installe
 install, which the test checks (the server's and the kernel's `minivit` must be the wheel's). The demo needs no
 PyTorch: the test checks that serving the demo and drawing on it never imports it. Prints the kernels' memory.
 """
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -23,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from demo_page import DIGITS, ROOT, free_port
-from demo_page import require_chromium
+from demo_page import require_chromium, stop_group
 from test_demo_browser import answer, draw, open_app
 
 START_TIMEOUT = 180          # seconds: a pool kernel on a busy machine
@@ -139,9 +137,4 @@ def test_minivit_demo_from_a_wheel(venv_python, tmp_path):
         for k in kernels:
             maps = Path(f"/proc/{k.pid}/maps").read_text() if Path(f"/proc/{k.pid}/maps").exists() else ""
             assert "libtorch" not in maps, "a demo kernel loaded PyTorch"
-    finally:
-        with contextlib.suppress(ProcessLookupError): os.killpg(proc.pid, signal.SIGTERM)
-        try: proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError): os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    finally: stop_group(proc, timeout=20)

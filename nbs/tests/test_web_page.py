@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from demo_page import ARTIFACTS, DIGITS
-from test_demo_browser import (INK_JS, JARGON, PLAIN_TEXT_JS, answer, draw, in_view,
+from test_demo_browser import (INK_JS, answer, check_laptop, draw, in_view,
                                open_app, state, status, touch_draw)
 from web_page import PAGE_READY_JS, served_page
 
@@ -125,18 +125,7 @@ def test_phone(visit):
 
 def test_laptop(visit):
     "1280x800: the pad, the answer and the pictures with their scale above the fold; plain words outside the details."
-    page = visit(viewport=(1280, 800))
-    draw(page, DIGITS[2])
-    assert answer(page).startswith("Prediction: 2 (")
-    page.locator(".minivit-model button", has_text="Large").click()
-    page.locator(".minivit-time", has_text="Large model").wait_for()
-    page.screenshot(path=str(ARTIFACTS / "web-laptop.png"))
-    for part in ("canvas.minivit-canvas", ".minivit-controls", ".minivit-prediction", ".minivit-bars",
-                 ".minivit-seen canvas", ".minivit-rollout canvas", ".minivit-scale", ".minivit-caption"):
-        assert in_view(page, part), f"{part} is below the fold (or out of view) at 1280x800"
-    plain = page.evaluate(PLAIN_TEXT_JS)
-    assert "Where the model looked" in plain and "rollout" in plain and not JARGON.search(plain), plain
-    assert not page.locator(".minivit-head canvas").first.is_visible()
+    check_laptop(visit(viewport=(1280, 800)), "web-laptop.png")
 
 
 def test_cli(tmp_path):
