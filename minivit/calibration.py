@@ -65,16 +65,21 @@ def plot_reliability(probs: dict,              # name -> (N, classes) probabilit
 # %% ../nbs/05b_calibration.ipynb #1abe5de7
 def calibrate_checkpoint(path,                  # a checkpoint written by `minivit.vit.save_model`
                          valid,                 # the validation dataset of its training run
-                         n_bins: int = 15) -> dict:
+                         n_bins: int = 15,
+                         test=None,             # a test dataset: its errors before and after are recorded too, nothing fitted on it
+                        ) -> dict:
     "Fit the temperature of the checkpoint at `path` on `valid` and store it there with the calibration errors before and after."
     import torch
     from minivit.train import predict_loader
     from minivit.vit import load_checkpoint, model_from_checkpoint
     ckpt = load_checkpoint(path)
-    logits, _, labels = predict_loader(model_from_checkpoint(ckpt), torch.utils.data.DataLoader(valid, batch_size=512))
+    model = model_from_checkpoint(ckpt)
+    scores = lambda ds: predict_loader(model, torch.utils.data.DataLoader(ds, batch_size=512))[::2]   # logits, labels
+    logits, labels = scores(valid)
     t = fit_temperature(logits, labels)
-    calibration = {'temperature': t, 'fitted_on': f"{len(labels):,} validation digits", 'bins': n_bins,
-                   'valid_error_before': calibration_error(softmax(logits, axis=1), labels, n_bins),
-                   'valid_error_after': calibration_error(softmax(logits / t, axis=1), labels, n_bins)}
+    calibration = {'temperature': t, 'fitted_on': f"{len(labels):,} validation digits", 'bins': n_bins}
+    for split, (logits, labels) in [('valid', (logits, labels))] + ([('test', scores(test))] if test is not None else []):
+        calibration[f'{split}_error_before'] = calibration_error(softmax(logits, axis=1), labels, n_bins)
+        calibration[f'{split}_error_after'] = calibration_error(softmax(logits / t, axis=1), labels, n_bins)
     with open(path, 'wb') as f: torch.save({**ckpt, 'temperature': t, 'calibration': calibration}, f)
     return calibration

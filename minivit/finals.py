@@ -74,7 +74,7 @@ def newest_checkpoint(trial_folder) -> Path:
 
 def finish_final(row: TrialResult, experiment, name: str, selection: str, out='experiments',
                  source: str = 'torchvision', root=None) -> Path:
-    "Evaluate a chosen stage-two run (valid, then the test set once), calibrate it and save it as `out/name.pt` for `ship_checkpoint`."
+    "Evaluate a chosen stage-two run (valid, then the test set once), calibrate it on valid and save it as `out/name.pt` for `ship_checkpoint`."
     import torch
     from minivit.calibration import calibrate_checkpoint
     from minivit.data import get_datasets
@@ -91,7 +91,7 @@ def finish_final(row: TrialResult, experiment, name: str, selection: str, out='e
                'data': source, 'digits': {split: len(d) for split, d in ds.items()}}
     path = save_model(model, Path(out) / f'{name}.pt', name=name, grid_key=row.key, trial_id=row.trial_id,
                       metrics=metrics, history=history, train_config=row.train_config, selection=selection)
-    calibrate_checkpoint(path, ds['valid'])
+    calibrate_checkpoint(path, ds['valid'], test=ds['test'])   # the temperature from valid; the test's errors recorded beside
     return path
 
 # %% ../nbs/06f_finals.ipynb #230203f4
