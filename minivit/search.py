@@ -157,14 +157,19 @@ class ResumableASHA(ASHAScheduler):
 
 # %% ../nbs/06a_search.ipynb #c026
 class ResultsWriter(tune.Callback):
-    "A Tune callback: rewrite `folder/results.jsonl` whenever a trial ends, and print a line about it."
-    def __init__(self, folder, verbose: bool = True):
-        self.folder, self.verbose = str(folder), verbose
+    "A Tune callback: rewrite `folder/results.jsonl` when a trial ends and, at most every `every` seconds, as trials report; print a line on each."
+    def __init__(self, folder, verbose: bool = True, every: float = 600):
+        self.folder, self.verbose, self.every = str(folder), verbose, every
 
-    def _trial_ended(self, trials, trial, how: str):
+    def _rows(self, trials) -> list[TrialResult]:
+        "The experiment's rows, also written to its `results.jsonl`."
         # Tune syncs the driver's copies of trial folders to the experiment folder now and then: read both
         rows = experiment_rows(self.folder, [t.local_path for t in trials if t.local_path])
         write_results(rows, Path(self.folder) / 'results.jsonl')
+        return rows
+
+    def _trial_ended(self, trials, trial, how: str):
+        rows = self._rows(trials)
         if not self.verbose: return
         ended = 1 + sum(t.status in ('TERMINATED', 'ERROR') for t in trials if t is not trial)
         row = next((r for r in rows if r.trial_id == trial.trial_id), None)
@@ -176,6 +181,23 @@ class ResultsWriter(tune.Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info): self._trial_ended(trials, trial, 'finished')
     def on_trial_error(self, iteration, trials, trial, **info): self._trial_ended(trials, trial, 'failed')
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        "Progress of a long search: at most every `every` seconds, the results file rewritten and a line per running trial."
+        # wall-clock time, as the callback is saved with the experiment and restored in another process;
+        # a callback saved before `every` existed reads the default
+        now, every = time.time(), getattr(self, 'every', 600)
+        if now - getattr(self, '_reported', 0.) < every: return
+        self._reported = now
+        rows, running = self._rows(trials), {t.trial_id for t in trials if t.status == 'RUNNING'} | {trial.trial_id}
+        if not self.verbose: return
+        ended = sum(t.status in ('TERMINATED', 'ERROR') for t in trials)
+        for r in rows:
+            if r.trial_id not in running or not r.history: continue
+            epochs = r.train_config.get('epochs', r.max_epochs)
+            print(f"[{ended}/{len(trials)} ended] {r.key}: epoch {r.epochs_run} of {min(epochs, r.max_epochs)}, "
+                  f"valid acc {r.valid_acc:.4f}, {r.cpu_seconds / 3600:.2f} CPU-hours", flush=True)
+
 
 # %% ../nbs/06a_search.ipynb #c027
 def connect_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
