@@ -6,6 +6,7 @@
 __all__ = ['search_and_choose', 'print_recipe_table', 'grid_cli']
 
 # %% ../nbs/06d_search_cli.ipynb #c003
+import inspect
 import os
 import shutil
 from pathlib import Path
@@ -67,6 +68,9 @@ def print_recipe_table(rows, finals, changes=None):
     with pd.option_context('display.width', 120, 'display.max_columns', None): print(recipe_table(rows, baseline, changes))
 
 # %% ../nbs/06d_search_cli.ipynb #c007
+_STAGE_ONE_ONLY = ('grid', 'epochs', 'grace', 'reduction', 'batch_size', 'source', 'trials', 'quick', 'margin',
+                   'final_epochs')   # flags that `--finals` and `--recipe` would ignore
+
 @call_parse
 def grid_cli(grid: str = None,                 # JSON parameter grid (default: the project's, `default_grid_path()`)
              out: str = None,                  # experiments folder (default: $MINIVIT_RUNS or ~/minivit-runs)
@@ -95,11 +99,19 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              ship: bool = False,               # with --finals: export the chosen two as the package's models
             ):
     "Run (or resume) the grid search on Ray Tune, choose Fast and Large, and optionally train them."
+    flags = dict(locals())
+    given = {k for k, p in inspect.signature(grid_cli).parameters.items() if flags[k] != p.default}
     try:
         if data_root: os.environ['MINIVIT_DATA'] = str(Path(data_root).expanduser().resolve())   # Ray's local workers inherit it
         if finals and recipe: raise ValueError("--finals and --recipe are two experiments: run one at a time")
         if cpus is not None and cpus < 1: raise ValueError(f"--cpus must be at least 1, got {cpus}")
         if teacher and not recipe: raise ValueError("--teacher goes with --recipe")
+        if ship and not finals: raise ValueError("--ship goes with --finals")
+        if stage_one and not (finals or recipe): raise ValueError("--stage_one goes with --finals or --recipe")
+        if (finals or recipe) and (misplaced := [f'--{k}' for k in _STAGE_ONE_ONLY if k in given]):
+            raise ValueError(f"{', '.join(misplaced)} set{'s' if len(misplaced) == 1 else ''} the stage-one search; "
+                             f"--{'finals' if finals else 'recipe'} trains grid points of stage one's results with the "
+                             f"recipe of 06f_finals")
         out = Path(out).expanduser() if out else default_runs_dir()
         stage_one = Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl'
         if recipe:
@@ -115,7 +127,6 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
                        address, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                        tracking='disabled' if no_tracking else None, models=models, ship=ship, num_cpus=cpus)
             return
-        if ship: raise ValueError("--ship goes with --finals")
         if quick and final_epochs: raise ValueError("--quick chooses no models to train: drop --final_epochs")
         grid_path = Path(grid) if grid else default_grid_path()
         grace = grace or (1 if quick else 3)
