@@ -7,6 +7,7 @@ __all__ = ['search_and_choose', 'print_recipe_table', 'grid_cli']
 
 # %% ../nbs/06d_search_cli.ipynb #c003
 import inspect
+import json
 import os
 import shutil
 from pathlib import Path
@@ -14,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
 
-from .finals import run_finals
-from .recipe import RECIPE_CHANGES, distillation_change, recipe_table, run_recipe_study
+from .data import get_datasets
+from .finals import run_finals, run_finished
+from .recipe import RECIPE_CHANGES, distillation_change, paired_tests, recipe_table, run_recipe_study
 from .search_results import experiment_rows
 from .grid import MARGIN, default_grid_path, load_param_grid, select_models, selection_note
 from .search import default_runs_dir, run_search, search_settings, train_final
@@ -55,8 +57,8 @@ def search_and_choose(settings: dict, out, name: str, results=None, address=None
     return chosen
 
 # %% ../nbs/06d_search_cli.ipynb #c006b
-def print_recipe_table(rows, finals, changes=None):
-    "Print a recipe study's verdicts against its baseline, the stage-two run in the experiment folder `finals` of the same grid point."
+def print_recipe_table(rows, finals, changes=None, study=None, source: str = 'torchvision'):
+    "Print a recipe study's verdicts against its baseline, the stage-two run of the same grid point in the experiment folder `finals`; the paired tests go to `study/paired.json`."
     studied = rows[0].params if rows else None
     changes = changes or RECIPE_CHANGES
     base = {k: v for k, v in studied.items() if k not in {k for c in changes.values() for k in c}} if studied else None
@@ -65,7 +67,13 @@ def print_recipe_table(rows, finals, changes=None):
     if baseline is None:
         print(f"no stage-two run of the studied grid point in {finals} (the baseline): run minivit_grid --finals")
         return
-    with pd.option_context('display.width', 120, 'display.max_columns', None): print(recipe_table(rows, baseline, changes))
+    paired = {}
+    if study is not None and run_finished(baseline):
+        valid = get_datasets(source, download=False, augment=False)['valid']
+        paired = paired_tests(rows, study, baseline, finals, valid)
+        (Path(study) / 'paired.json').write_text(json.dumps(paired, indent=1))
+    with pd.option_context('display.width', 140, 'display.max_columns', None):
+        print(recipe_table(rows, baseline, changes, paired))
 
 # %% ../nbs/06d_search_cli.ipynb #c007
 _STAGE_ONE_ONLY = ('grid', 'epochs', 'grace', 'reduction', 'batch_size', 'source', 'trials', 'quick', 'margin',
@@ -116,11 +124,11 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
         stage_one = Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl'
         if recipe:
             extra = {'changes': distillation_change(teacher)} if teacher else {}
-            rows = run_recipe_study(stage_one, out,
-                                    name or ('recipe-distill' if teacher else 'recipe'), results=results, address=address,
+            name = name or ('recipe-distill' if teacher else 'recipe')
+            rows = run_recipe_study(stage_one, out, name, results=results, address=address,
                                     cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                                     tracking='disabled' if no_tracking else None, num_cpus=cpus, **extra)
-            print_recipe_table(rows, out.resolve() / 'finals', extra.get('changes'))
+            print_recipe_table(rows, out.resolve() / 'finals', extra.get('changes'), out.resolve() / name)
             return
         if finals:
             run_finals(stage_one, out, name or 'finals', results,

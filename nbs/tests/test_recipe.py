@@ -1,5 +1,6 @@
 """The recipe study end to end, at a tiny scale: one grid point trained once per change of the recipe on Ray Tune,
-each change reaching its run (its own epochs, its augmentation, a teacher), and the study read against a baseline run."""
+each change reaching its run (its own epochs, its augmentation, a teacher), and the study read against a baseline run,
+with the paired tests computed from the runs' kept weights."""
 from dataclasses import replace
 
 from minivit.grid import TrialResult, config_key, write_results
@@ -9,7 +10,9 @@ from minivit.vit import ViTConfig, VisionTransformer, save_model
 
 def test_recipe_study_runs_each_change(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    from minivit.recipe import distillation_change, recipe_table, run_recipe_study
+    from minivit.data import get_datasets
+    from minivit.finals import kept_epoch
+    from minivit.recipe import distillation_change, kept_correct, paired_tests, recipe_table, run_recipe_study
     arch = dict(emb_dim=16, num_heads=2, num_layers=1, mlp_ratio=2, lr=3e-3)
     stage_one = write_results([TrialResult(key=config_key(arch), params=arch, status='ok', complete=True, epochs_run=3,
                                            max_epochs=3, valid_acc=.5, latency_ms=.1, trial_id='s1_00000')],
@@ -33,3 +36,15 @@ def test_recipe_study_runs_each_change(tmp_path, monkeypatch):
     table = recipe_table(rows, baseline, changes={'no augmentation': {'augment': 0.0}})
     assert list(table.index) == ['baseline (the stage-two run)', 'no augmentation']
     assert table.loc['no augmentation', 'epochs'] == '2/2'
+    # the paired tests read each run's kept weights: they get right exactly the validation digits its kept epoch counted
+    valid, study = get_datasets('bundled', augment=False)['valid'], tmp_path / 'runs' / 'recipe'
+    for r in rows: assert kept_correct(study, r, valid).mean() == kept_epoch(r)['valid_acc'], r.key
+    paired = paired_tests(rows, study, baseline, study, valid)
+    assert set(paired) == {r.key for r in rows}
+    n, base_acc = len(valid), kept_epoch(baseline)['valid_acc']
+    for r in rows:                       # a difference in accuracy is the digits won less the digits lost
+        t = paired[r.key]
+        assert round((t['only_change'] - t['only_baseline']) / n, 9) == round(kept_epoch(r)['valid_acc'] - base_acc, 9)
+    assert paired[augmented.key] == {'only_change': 0, 'only_baseline': 0, 'p': 1.0}    # the baseline's own weights
+    table = recipe_table(rows, baseline, changes={'no augmentation': {'augment': 0.0}}, paired=paired)
+    assert table.loc['no augmentation', 'verdict'] in ('helps', 'hurts', 'within noise')
