@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['FINAL_RECIPE', 'FULL_DATA', 'finalist_rows', 'finals_settings', 'kept_epoch', 'run_finished', 'choose_final',
-           'newest_checkpoint', 'finish_final', 'final_selection_note', 'run_finals']
+           'newest_checkpoint', 'finish_final', 'final_selection_note', 'shipping_point', 'shipping_settings',
+           'better_run', 'run_finals']
 
 # %% ../nbs/06f_finals.ipynb #d69528b6
 import json
@@ -104,6 +105,27 @@ def final_selection_note(name: str, row: TrialResult, margin: float) -> str:
             f"learning rate {row.params['lr']:g}, validation accuracy {kept['valid_acc']:.4f} at epoch "
             f"{kept['epoch'] + 1}, batch-1 latency {row.latency_ms:.2f} ms in PyTorch); chosen on validation digits only")
 
+# %% ../nbs/06f_finals.ipynb #f5a02
+def shipping_point(row: TrialResult, name: str, changes: dict) -> dict:
+    "The grid point of model `name`'s shipping run: its stage-two grid point with the adopted `changes` (a teacher for Fast only)."
+    return {**row.params, **{k: v for k, v in changes.items() if k != 'teacher' or name == 'fast'}}
+
+def shipping_settings(chosen: dict, changes: dict, recipe: TrainConfig = FINAL_RECIPE, source: str = 'torchvision') -> dict:
+    "The settings of the shipping runs: `choose_final`'s Fast and Large trained again with the adopted recipe `changes` (a teacher for Fast only)."
+    if not changes: raise ValueError("no adopted recipe changes: ship the stage-two runs as they are")
+    grid = []
+    for name in ('fast', 'large'):
+        point = shipping_point(chosen[name], name, changes)
+        if point not in grid: grid.append(point)
+    epochs = max(p.get('epochs', recipe.epochs) for p in grid)
+    return {'grid': grid, 'changes': changes, 'order_seed': None, 'max_epochs': epochs, 'grace': epochs, 'reduction': 3,
+            'train': vars(recipe), 'data': {'source': source}}
+
+def better_run(stage_two: TrialResult, retrained: TrialResult | None) -> TrialResult:
+    "The run to ship of a chosen model: its retraining with the adopted changes unless the stage-two run is more accurate on validation."
+    if retrained is None: return stage_two
+    return stage_two if kept_epoch(stage_two)['valid_acc'] > kept_epoch(retrained)['valid_acc'] else retrained
+
 # %% ../nbs/06f_finals.ipynb #3ebec454
 def run_finals(stage_one,                       # stage one's results file (e.g. nbs/experiments/grid.jsonl)
                out,                             # folder of experiments (Tune's storage path)
@@ -119,9 +141,10 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
                tracking: str | None = None,
                models=None,                     # where the chosen checkpoints go (default: OUT/NAME/final)
                ship: bool = False,              # export the chosen two as the package's models
+               changes: dict | None = None,     # recipe changes a study adopted: the chosen two trained again with them
                num_cpus: int | None = None,     # CPUs of a local Ray (default: all)
               ) -> dict:
-    "Run or resume stage two for the finalists of `stage_one`; when every run has finished, choose Fast and Large and write them."
+    "Run or resume stage two for the finalists of `stage_one`; when every run has finished, choose Fast and Large (with `changes`, train them again) and write them."
     from minivit.search import run_search
     if not Path(stage_one).is_file(): raise FileNotFoundError(f"no stage-one results at {stage_one}: run the grid search first")
     if root: os.environ['MINIVIT_DATA'] = str(Path(root).expanduser().resolve())
@@ -134,9 +157,23 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
         return {}
     chosen = choose_final(rows, settings['train']['patience'])
     folder, models = Path(out).expanduser().resolve() / name, Path(models or Path(out).expanduser().resolve() / name / 'final')
+    runs = {n: (chosen[n], folder, '') for n in ('fast', 'large')}        # the run to ship, its experiment, a note
+    if changes:
+        again = shipping_settings(chosen, changes, recipe, source)
+        rerun = run_search(again, out, f'{name}-shipping', None, address, cpus_per_trial, gpus_per_trial,
+                           tracking=tracking, num_cpus=num_cpus)
+        if not all(run_finished(r, again['train']['patience']) for r in rerun):
+            print(f"the shipping runs (the chosen two with {changes}) have not finished: run the same command again")
+            return {}
+        for n in ('fast', 'large'):
+            r = better_run(chosen[n], next((r for r in rerun if r.params == shipping_point(chosen[n], n, changes)), None))
+            if r is not chosen[n]:
+                runs[n] = (r, folder.parent / f'{name}-shipping',
+                           f"; trained again with the recipe changes {changes} (06g_recipe), validation accuracy "
+                           f"{kept_epoch(r)['valid_acc']:.4f} against stage two's {kept_epoch(chosen[n])['valid_acc']:.4f}")
     for n in ('fast', 'large'):
-        r = chosen[n]
-        path = finish_final(r, folder, n, final_selection_note(n, r, chosen['margin']), models, source)
+        r, experiment, again_note = runs[n]
+        path = finish_final(r, experiment, n, final_selection_note(n, chosen[n], chosen['margin']) + again_note, models, source)
         print(f"{n}: {r.key} kept epoch {kept_epoch(r)['epoch'] + 1}, valid acc {kept_epoch(r)['valid_acc']:.4f}, "
               f"latency {r.latency_ms:.2f} ms -> {path}")
         if ship:

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['RECIPE_CHANGES', 'recipe_settings', 'run_recipe_study', 'distillation_change', 'kept_correct', 'paired_test',
-           'paired_tests', 'recipe_table']
+           'paired_tests', 'recipe_table', 'adopted_changes']
 
 # %% ../nbs/06g_recipe.ipynb #r003
 from pathlib import Path
@@ -124,3 +124,16 @@ def recipe_table(study, baseline: TrialResult, changes: dict = RECIPE_CHANGES, p
         table.append(row)
     return (pd.DataFrame(table).set_index('change')
             .astype({'right only with': 'Int64', 'right only without': 'Int64', 'p': float}))
+
+# %% ../nbs/06g_recipe.ipynb #r015b
+def adopted_changes(table: pd.DataFrame, changes: dict) -> dict:
+    "The overrides of every change that `recipe_table` says helps, merged into one; refused while a change is unjudged."
+    unjudged = [n for n in changes if table.loc[n, 'verdict'] not in ('helps', 'hurts', 'within noise')]
+    if unjudged: raise ValueError(f"the recipe study has not judged {', '.join(unjudged)} yet: let it finish first")
+    adopted = {}
+    for name in changes:
+        if table.loc[name, 'verdict'] != 'helps': continue
+        clash = sorted(k for k, v in changes[name].items() if k in adopted and adopted[k] != v)
+        if clash: raise ValueError(f"changes that help disagree on {', '.join(clash)}: study them together")
+        adopted.update(changes[name])
+    return adopted

@@ -1,6 +1,7 @@
 """Stage two of the search end to end, at a tiny scale: the finalists of a stage-one results file trained on Ray Tune,
 chosen by the rule, and finished into checkpoints that carry their evaluation, temperature and provenance; a second
-call resumes the finished experiment instead of training again."""
+call resumes the finished experiment instead of training again; with recipe changes adopted, the chosen two are
+trained again and each ships as the better of its two runs."""
 import pytest
 
 from minivit.grid import TrialResult, config_key, read_results, write_results
@@ -41,6 +42,21 @@ def test_stage_two_trains_chooses_and_finishes(tmp_path, monkeypatch, capsys):
     assert "resuming" in capsys.readouterr().out
     assert [r.epochs_run for r in read_results(tmp_path / 'runs' / 'finals' / 'results.jsonl')] == [2, 2]
     assert again['fast'].key == chosen['fast'].key
+    # a recipe change adopted: the chosen two trained again with it, and each shipped as the better of its two runs
+    from minivit.finals import better_run, shipping_point
+    changes = {'label_smoothing': 0.0}
+    run_finals(stage_one, tmp_path / 'runs', recipe=recipe, source='bundled', widths=(16, 24), models=tmp_path / 'shipped',
+               changes=changes)
+    reruns = read_results(tmp_path / 'runs' / 'finals-shipping' / 'results.jsonl')
+    points = [shipping_point(chosen[n], n, changes) for n in ('fast', 'large')]
+    assert {config_key(p) for p in points} == {r.key for r in reruns} and all(r.epochs_run == 2 for r in reruns)
+    for name, point in zip(('fast', 'large'), points):
+        rerun = next(r for r in reruns if r.params == point)
+        expected = better_run(chosen[name], rerun)
+        ckpt = load_checkpoint(tmp_path / 'shipped' / f'{name}.pt')
+        assert ckpt['trial_id'] == expected.trial_id and ckpt['grid_key'] == expected.key
+        assert ckpt['train_config']['label_smoothing'] == (0.0 if expected is rerun else recipe.label_smoothing)
+        assert ('trained again with the recipe changes' in ckpt['selection']) == (expected is rerun)
 
 
 def test_stage_two_needs_stage_one(tmp_path):
