@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['FINAL_RECIPE', 'FULL_DATA', 'finalist_rows', 'finals_settings', 'kept_epoch', 'run_finished', 'choose_final',
            'newest_checkpoint', 'finish_final', 'final_selection_note', 'shipping_point', 'shipping_settings',
-           'better_run', 'run_finals']
+           'better_run', 'run_finals', 'chosen_checkpoint']
 
 # %% ../nbs/06f_finals.ipynb #d69528b6
 import json
@@ -13,7 +13,7 @@ import math
 import os
 from pathlib import Path
 
-from .grid import TrialResult, accuracy_margin, finalists, read_results
+from .grid import TrialResult, accuracy_margin, config_key, finalists, read_results
 from .measure import pareto_front
 from .train import TrainConfig
 
@@ -180,3 +180,15 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
             from minivit.export import ship_checkpoint
             print(f"shipped {ship_checkpoint(path, n, data=FULL_DATA)}")
     return chosen
+
+# %% ../nbs/06f_finals.ipynb #f6a02
+def chosen_checkpoint(experiment, name: str = 'large', patience: int = FINAL_RECIPE.patience) -> Path:
+    "The kept weights (`best.pt`) of stage two's choice `name` in the experiment folder; refused until every finalist has finished."
+    from minivit.search_results import experiment_rows
+    if not (Path(experiment) / 'search.json').is_file(): raise FileNotFoundError(f"no stage-two experiment in {experiment}")
+    rows, grid = experiment_rows(experiment), json.loads((Path(experiment) / 'search.json').read_text())['grid']
+    started = {r.key for r in rows}
+    unfinished = [r.key for r in rows if not run_finished(r, patience)] + [config_key(p) for p in grid if config_key(p) not in started]
+    if unfinished: raise ValueError(f"{len(unfinished)} of {len(grid)} finalists have not finished (e.g. {unfinished[0]}): "
+                                    f"nothing is chosen yet")
+    return newest_checkpoint(Path(experiment) / choose_final(rows, patience)[name].folder) / 'best.pt'

@@ -16,7 +16,7 @@ import pandas as pd
 from fastcore.script import call_parse
 
 from .data import get_datasets
-from .finals import run_finals, run_finished
+from .finals import chosen_checkpoint, run_finals, run_finished
 from .recipe import RECIPE_CHANGES, adopted_changes, distillation_change, paired_tests, recipe_table, run_recipe_study
 from .search_results import experiment_rows
 from .grid import MARGIN, default_grid_path, load_param_grid, select_models, selection_note
@@ -123,7 +123,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              models: str = None,               # where the chosen models' checkpoints go (default: OUT/NAME/final)
              finals: bool = False,             # stage two: retrain stage one's finalists on the full data, then choose
              recipe: bool = False,             # study the recipe on stage one's quickest finalist, one change at a time
-             teacher: str = None,              # with --recipe: distil this checkpoint (the chosen Large) instead
+             teacher: str = None,              # with --recipe: distil this checkpoint instead ('large': stage two's chosen Large)
              stage_one: str = None,            # with --finals or --recipe: stage one's results (default: OUT/grid/results.jsonl)
              data_root: str = None,            # the folder that holds MNIST/ (default: $MINIVIT_DATA, else ~/.cache/minivit)
              ship: bool = False,               # with --finals: export the chosen two as the package's models
@@ -147,6 +147,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
         out = Path(out).expanduser() if out else default_runs_dir()
         stage_one = Path(stage_one) if stage_one else out / 'grid' / 'results.jsonl'
         if recipe:
+            if teacher == 'large': teacher = chosen_checkpoint(out / 'finals')
             extra = {'changes': distillation_change(teacher)} if teacher else {}
             name = name or ('recipe-distill' if teacher else 'recipe')
             rows = run_recipe_study(stage_one, out, name, results=results, address=address,

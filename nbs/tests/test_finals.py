@@ -42,6 +42,11 @@ def test_stage_two_trains_chooses_and_finishes(tmp_path, monkeypatch, capsys):
     assert "resuming" in capsys.readouterr().out
     assert [r.epochs_run for r in read_results(tmp_path / 'runs' / 'finals' / 'results.jsonl')] == [2, 2]
     assert again['fast'].key == chosen['fast'].key
+    # the chosen Large's kept weights, for a teacher, straight from the finished experiment
+    from minivit.finals import chosen_checkpoint
+    teacher = chosen_checkpoint(tmp_path / 'runs' / 'finals')
+    assert teacher.name == 'best.pt' and teacher.parent.parent.name == chosen['large'].folder
+    assert load_checkpoint(teacher)['epoch'] == kept_epoch(chosen['large'])['epoch']
     # a recipe change adopted: the chosen two trained again with it, and each shipped as the better of its two runs
     from minivit.finals import better_run, shipping_point
     changes = {'label_smoothing': 0.0}
