@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['FINAL_RECIPE', 'FULL_DATA', 'finalist_rows', 'finals_settings', 'kept_epoch', 'run_finished', 'choose_final',
-           'newest_checkpoint', 'finish_final', 'final_selection_note', 'shipping_point', 'shipping_settings',
-           'better_run', 'run_finals', 'chosen_checkpoint']
+           'unfinished_runs', 'newest_checkpoint', 'finish_final', 'final_selection_note', 'shipping_point',
+           'shipping_settings', 'better_run', 'run_finals', 'chosen_checkpoint']
 
 # %% ../nbs/06f_finals.ipynb #d69528b6
 import json
@@ -61,6 +61,11 @@ def choose_final(rows, patience: int = FINAL_RECIPE.patience, n_valid: int = 500
     margin = accuracy_margin(acc(large), n_valid, z)
     fast = min((r for r in done if acc(r) >= acc(large) - margin), key=lambda r: (r.latency_ms, -acc(r)))
     return {'fast': fast, 'large': large, 'margin': margin}
+
+def unfinished_runs(rows, patience: int | None = None, grid=()) -> list[str]:
+    "The keys of the runs among `rows` that have not finished, and of the grid points in `grid` with no run yet."
+    started = {r.key for r in rows}
+    return [r.key for r in rows if not run_finished(r, patience)] + [config_key(p) for p in grid if config_key(p) not in started]
 
 # %% ../nbs/06f_finals.ipynb #c21e8073
 FULL_DATA = ("MNIST through torchvision: 55,000 of the 60,000 official training digits for training, the other 5,000 "
@@ -151,7 +156,7 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
     settings = finals_settings(read_results(stage_one), recipe, tuple(widths), source)
     rows = run_search(settings, out, name, results, address, cpus_per_trial, gpus_per_trial, tracking=tracking,
                       num_cpus=num_cpus)
-    unfinished = [r.key for r in rows if not run_finished(r, settings['train']['patience'])]
+    unfinished = unfinished_runs(rows, settings['train']['patience'], settings['grid'])
     if unfinished:
         print(f"{len(unfinished)} of {len(rows)} finalists have not finished (e.g. {unfinished[0]}): run the same command again")
         return {}
@@ -187,8 +192,7 @@ def chosen_checkpoint(experiment, name: str = 'large', patience: int = FINAL_REC
     from minivit.search_results import experiment_rows
     if not (Path(experiment) / 'search.json').is_file(): raise FileNotFoundError(f"no stage-two experiment in {experiment}")
     rows, grid = experiment_rows(experiment), json.loads((Path(experiment) / 'search.json').read_text())['grid']
-    started = {r.key for r in rows}
-    unfinished = [r.key for r in rows if not run_finished(r, patience)] + [config_key(p) for p in grid if config_key(p) not in started]
+    unfinished = unfinished_runs(rows, patience, grid)
     if unfinished: raise ValueError(f"{len(unfinished)} of {len(grid)} finalists have not finished (e.g. {unfinished[0]}): "
                                     f"nothing is chosen yet")
     return newest_checkpoint(Path(experiment) / choose_final(rows, patience)[name].folder) / 'best.pt'
