@@ -5,9 +5,11 @@
 # %% auto #0
 __all__ = ['FINAL_RECIPE', 'FULL_DATA', 'finalist_rows', 'finals_settings', 'kept_epoch', 'run_finished', 'choose_final',
            'unfinished_runs', 'newest_checkpoint', 'finish_final', 'final_selection_note', 'shipping_point',
-           'shipping_settings', 'better_run', 'run_finals', 'chosen_checkpoint']
+           'shipping_points', 'shipping_settings', 'better_run', 'shipping_candidates', 'run_finals',
+           'chosen_checkpoint']
 
 # %% ../nbs/06f_finals.ipynb #d69528b6
+import dataclasses
 import json
 import math
 import os
@@ -101,35 +103,45 @@ def finish_final(row: TrialResult, experiment, name: str, selection: str, out='e
     return path
 
 # %% ../nbs/06f_finals.ipynb #230203f4
-def final_selection_note(name: str, row: TrialResult, margin: float) -> str:
-    "One sentence for a model card: how stage two chose `row` as model `name`."
+def final_selection_note(name: str, row: TrialResult, margin: float, changes: dict | None = None) -> str:
+    "One sentence for a model card: how `row` was chosen as model `name`, with the adopted recipe `changes` if the runs were trained again."
     rules = {'large': 'the most accurate', 'fast': f'the quickest within {margin:.4f} (two standard errors) of the most accurate'}
     if name not in rules: raise ValueError(f"unknown model name {name!r}: use 'fast' or 'large'")
+    judged = (f"each judged by its better run on validation, with stage two's recipe or with the changes the recipe "
+              f"studies adopted ({', '.join(f'{k}={v}' for k, v in changes.items())})" if changes
+              else "each retrained on the full training split")
     kept = kept_epoch(row)
-    return (f"{rules[name]} of the stage-two finalists, each retrained on the full training split (trial {row.trial_id}, "
+    return (f"{rules[name]} of the stage-two finalists, {judged} (trial {row.trial_id}, "
             f"learning rate {row.params['lr']:g}, validation accuracy {kept['valid_acc']:.4f} at epoch "
             f"{kept['epoch'] + 1}, batch-1 latency {row.latency_ms:.2f} ms in PyTorch); chosen on validation digits only")
 
 # %% ../nbs/06f_finals.ipynb #f5a02
-def shipping_point(row: TrialResult, name: str, changes: dict) -> dict:
-    "The grid point of model `name`'s shipping run: its stage-two grid point with the adopted `changes` (a teacher for Fast only)."
-    return {**row.params, **{k: v for k, v in changes.items() if k != 'teacher' or name == 'fast'}}
+def shipping_point(row: TrialResult, changes: dict, student: bool = True) -> dict:
+    "A stage-two run's grid point with the adopted recipe `changes`; the teacher, if any, only for a `student`."
+    return {**row.params, **{k: v for k, v in changes.items() if k != 'teacher' or student}}
 
-def shipping_settings(chosen: dict, changes: dict, recipe: TrainConfig = FINAL_RECIPE, source: str = 'torchvision') -> dict:
-    "The settings of the shipping runs: `choose_final`'s Fast and Large trained again with the adopted recipe `changes` (a teacher for Fast only)."
+def shipping_points(chosen: dict, rows, changes: dict) -> dict:
+    "Stage-two key -> grid point trained again with the adopted `changes`, for `choose_final`'s Large (no teacher) and every finished, timed run of `rows` quicker than it."
     if not changes: raise ValueError("no adopted recipe changes: ship the stage-two runs as they are")
-    grid = []
-    for name in ('fast', 'large'):
-        point = shipping_point(chosen[name], name, changes)
-        if point not in grid: grid.append(point)
-    epochs = max(p.get('epochs', recipe.epochs) for p in grid)
-    return {'grid': grid, 'changes': changes, 'order_seed': None, 'max_epochs': epochs, 'grace': epochs, 'reduction': 3,
-            'train': vars(recipe), 'data': {'source': source}}
+    large = chosen['large']
+    return {r.key: shipping_point(r, changes, student=r.key != large.key) for r in rows
+            if run_finished(r) and r.latency_ms is not None and r.latency_ms <= large.latency_ms}
+
+def shipping_settings(points: list[dict], changes: dict, recipe: TrainConfig = FINAL_RECIPE, source: str = 'torchvision') -> dict:
+    "The settings of the shipping runs (JSON-able, as `minivit.search.run_search` takes them): the grid `points` (of `shipping_points`)."
+    if not points: raise ValueError("no grid point to train again")
+    epochs = max(p.get('epochs', recipe.epochs) for p in points)
+    return {'grid': points, 'changes': changes, 'order_seed': None, 'max_epochs': epochs, 'grace': epochs,
+            'reduction': 3, 'train': vars(recipe), 'data': {'source': source}}
 
 def better_run(stage_two: TrialResult, retrained: TrialResult | None) -> TrialResult:
-    "The run to ship of a chosen model: its retraining with the adopted changes unless the stage-two run is more accurate on validation."
+    "A finalist's better full-data run on validation: its run with the adopted changes unless its stage-two run is more accurate."
     if retrained is None: return stage_two
     return stage_two if kept_epoch(stage_two)['valid_acc'] > kept_epoch(retrained)['valid_acc'] else retrained
+
+def shipping_candidates(rows, retrained: dict) -> list[TrialResult]:
+    "Each stage-two run of `rows`, or its run in `retrained` (stage-two key -> run) if that is as accurate, with stage two's latency."
+    return [dataclasses.replace(better_run(r, retrained.get(r.key)), latency_ms=r.latency_ms) for r in rows]
 
 # %% ../nbs/06f_finals.ipynb #3ebec454
 def run_finals(stage_one,                       # stage one's results file (e.g. nbs/experiments/grid.jsonl)
@@ -146,11 +158,13 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
                tracking: str | None = None,
                models=None,                     # where the chosen checkpoints go (default: OUT/NAME/final)
                ship: bool = False,              # export the chosen two as the package's models
-               changes: dict | None = None,     # recipe changes a study adopted: the chosen two trained again with them
+               changes: dict | None = None,     # recipe changes the studies adopted: the candidates trained again with them
+               studies=(),                      # the studies' experiment folders: a run there of a shipping point counts
                num_cpus: int | None = None,     # CPUs of a local Ray (default: all)
               ) -> dict:
-    "Run or resume stage two for the finalists of `stage_one`; when every run has finished, choose Fast and Large (with `changes`, train them again) and write them."
+    "Run or resume stage two for the finalists of `stage_one`; when every run has finished, choose Fast and Large (with `changes`, among the candidates trained again) and write them."
     from minivit.search import run_search
+    from minivit.search_results import experiment_rows
     if not Path(stage_one).is_file(): raise FileNotFoundError(f"no stage-one results at {stage_one}: run the grid search first")
     if root: os.environ['MINIVIT_DATA'] = str(Path(root).expanduser().resolve())
     settings = finals_settings(read_results(stage_one), recipe, tuple(widths), source)
@@ -160,25 +174,28 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
     if unfinished:
         print(f"{len(unfinished)} of {len(rows)} finalists have not finished (e.g. {unfinished[0]}): run the same command again")
         return {}
-    chosen = choose_final(rows, settings['train']['patience'])
-    folder, models = Path(out).expanduser().resolve() / name, Path(models or Path(out).expanduser().resolve() / name / 'final')
-    runs = {n: (chosen[n], folder, '') for n in ('fast', 'large')}        # the run to ship, its experiment, a note
+    out = Path(out).expanduser().resolve()
+    experiment = {r.key: out / name for r in rows}                      # where each candidate run's folder is
+    candidates = rows
     if changes:
-        again = shipping_settings(chosen, changes, recipe, source)
-        rerun = run_search(again, out, f'{name}-shipping', None, address, cpus_per_trial, gpus_per_trial,
-                           tracking=tracking, num_cpus=num_cpus)
-        if not all(run_finished(r, again['train']['patience']) for r in rerun):
-            print(f"the shipping runs (the chosen two with {changes}) have not finished: run the same command again")
+        points = shipping_points(choose_final(rows, settings['train']['patience']), rows, changes)
+        studied = {r.key: (r, Path(s)) for s in studies if Path(s, 'search.json').is_file()
+                   for r in experiment_rows(s) if run_finished(r)}
+        todo = [p for p in points.values() if config_key(p) not in studied]
+        again = run_search(shipping_settings(todo, changes, recipe, source), out, f'{name}-shipping', None, address,
+                           cpus_per_trial, gpus_per_trial, tracking=tracking, num_cpus=num_cpus) if todo else []
+        if unfinished_runs(again, None, todo):
+            print(f"the shipping runs (with {changes}) have not finished: run the same command again")
             return {}
-        for n in ('fast', 'large'):
-            r = better_run(chosen[n], next((r for r in rerun if r.params == shipping_point(chosen[n], n, changes)), None))
-            if r is not chosen[n]:
-                runs[n] = (r, folder.parent / f'{name}-shipping',
-                           f"; trained again with the recipe changes {changes} (06g_recipe), validation accuracy "
-                           f"{kept_epoch(r)['valid_acc']:.4f} against stage two's {kept_epoch(chosen[n])['valid_acc']:.4f}")
+        runs = {**{r.key: (r, out / f'{name}-shipping') for r in again}, **studied}
+        experiment.update({r.key: folder for r, folder in runs.values()})
+        retrained = {k: runs[config_key(p)][0] for k, p in points.items()}
+        candidates = shipping_candidates(rows, retrained)
+    chosen = choose_final(candidates, settings['train']['patience'])
+    models = Path(models or out / name / 'final')
     for n in ('fast', 'large'):
-        r, experiment, again_note = runs[n]
-        path = finish_final(r, experiment, n, final_selection_note(n, chosen[n], chosen['margin']) + again_note, models, source)
+        r = chosen[n]
+        path = finish_final(r, experiment[r.key], n, final_selection_note(n, r, chosen['margin'], changes), models, source)
         print(f"{n}: {r.key} kept epoch {kept_epoch(r)['epoch'] + 1}, valid acc {kept_epoch(r)['valid_acc']:.4f}, "
               f"latency {r.latency_ms:.2f} ms -> {path}")
         if ship:

@@ -127,7 +127,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              stage_one: str = None,            # with --finals or --recipe: stage one's results (default: OUT/grid/results.jsonl)
              data_root: str = None,            # the folder that holds MNIST/ (default: $MINIVIT_DATA, else ~/.cache/minivit)
              ship: bool = False,               # with --finals: export the chosen two as the package's models
-             adopt: bool = False,              # with --finals: train the chosen two again with what the recipe studies adopted
+             adopt: bool = False,              # with --finals: train Large and the quicker finalists again with what the recipe studies adopted
             ):
     "Run (or resume) the grid search on Ray Tune, choose Fast and Large, and optionally train them."
     flags = dict(locals())
@@ -161,7 +161,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
             run_finals(stage_one, out, name or 'finals', results,
                        address, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                        tracking='disabled' if no_tracking else None, models=models, ship=ship, num_cpus=cpus,
-                       changes=changes)
+                       changes=changes, studies=[out / 'recipe', out / 'recipe-distill'] if adopt else ())
             return
         if quick and final_epochs: raise ValueError("--quick chooses no models to train: drop --final_epochs")
         grid_path = Path(grid) if grid else default_grid_path()

@@ -1,7 +1,7 @@
 """Stage two of the search end to end, at a tiny scale: the finalists of a stage-one results file trained on Ray Tune,
 chosen by the rule, and finished into checkpoints that carry their evaluation, temperature and provenance; a second
-call resumes the finished experiment instead of training again; with recipe changes adopted, the chosen two are
-trained again and each ships as the better of its two runs."""
+call resumes the finished experiment instead of training again; with recipe changes adopted, the candidates are
+trained again (a recipe study's run of the same point counts) and the rule is applied to each finalist's better run."""
 import pytest
 
 from minivit.grid import TrialResult, config_key, read_results, write_results
@@ -47,21 +47,29 @@ def test_stage_two_trains_chooses_and_finishes(tmp_path, monkeypatch, capsys):
     teacher = chosen_checkpoint(tmp_path / 'runs' / 'finals')
     assert teacher.name == 'best.pt' and teacher.parent.parent.name == chosen['large'].folder
     assert load_checkpoint(teacher)['epoch'] == kept_epoch(chosen['large'])['epoch']
-    # a recipe change adopted: the chosen two trained again with it, and each shipped as the better of its two runs
-    from minivit.finals import better_run, shipping_point
+    # a recipe change adopted: the Large and every quicker finalist trained again with it (a point the recipe study
+    # already trained counts as it is), and the rule applied again to each finalist's better run
+    from minivit.finals import choose_final, shipping_candidates, shipping_points
+    from minivit.recipe import run_recipe_study
+    from minivit.search_results import experiment_rows
     changes = {'label_smoothing': 0.0}
-    run_finals(stage_one, tmp_path / 'runs', recipe=recipe, source='bundled', widths=(16, 24), models=tmp_path / 'shipped',
-               changes=changes)
-    reruns = read_results(tmp_path / 'runs' / 'finals-shipping' / 'results.jsonl')
-    points = [shipping_point(chosen[n], n, changes) for n in ('fast', 'large')]
-    assert {config_key(p) for p in points} == {r.key for r in reruns} and all(r.epochs_run == 2 for r in reruns)
-    for name, point in zip(('fast', 'large'), points):
-        rerun = next(r for r in reruns if r.params == point)
-        expected = better_run(chosen[name], rerun)
+    studied = run_recipe_study(stage_one, tmp_path / 'runs', changes={'no label smoothing': changes}, recipe=recipe,
+                               source='bundled', arch=chosen['large'].params)     # the Large's shipping point, studied
+    shipped = run_finals(stage_one, tmp_path / 'runs', recipe=recipe, source='bundled', widths=(16, 24),
+                         models=tmp_path / 'shipped', changes=changes, studies=[tmp_path / 'runs' / 'recipe'])
+    points = shipping_points(chosen, rows, changes)
+    shipping = tmp_path / 'runs' / 'finals-shipping'
+    again = experiment_rows(shipping) if shipping.is_dir() else []
+    assert [r.key for r in studied] == [config_key(points[chosen['large'].key])]      # trained once, by the study
+    assert {r.key for r in again} == {config_key(p) for p in points.values()} - {studied[0].key}
+    assert all(r.epochs_run == 2 and r.train_config['label_smoothing'] == 0.0 for r in again + studied)
+    runs = {r.key: r for r in again + studied}
+    expected = choose_final(shipping_candidates(rows, {k: runs[config_key(p)] for k, p in points.items()}))
+    for name in ('fast', 'large'):
         ckpt = load_checkpoint(tmp_path / 'shipped' / f'{name}.pt')
-        assert ckpt['trial_id'] == expected.trial_id and ckpt['grid_key'] == expected.key
-        assert ckpt['train_config']['label_smoothing'] == (0.0 if expected is rerun else recipe.label_smoothing)
-        assert ('trained again with the recipe changes' in ckpt['selection']) == (expected is rerun)
+        assert ckpt['trial_id'] == expected[name].trial_id == shipped[name].trial_id
+        assert ckpt['train_config']['label_smoothing'] == expected[name].train_config['label_smoothing']
+        assert 'with the changes the recipe studies adopted (label_smoothing=0.0)' in ckpt['selection']
 
 
 def test_stage_two_needs_stage_one(tmp_path):
