@@ -81,8 +81,8 @@ def newest_checkpoint(trial_folder) -> Path:
     return kept[-1]
 
 def finish_final(row: TrialResult, experiment, name: str, selection: str, out='experiments',
-                 source: str = 'torchvision', root=None) -> Path:
-    "Evaluate a chosen stage-two run (valid, then the test set once), calibrate it on valid and save it as `out/name.pt` for `ship_checkpoint`."
+                 source: str = 'torchvision', root=None, test: bool = True) -> Path:
+    "Evaluate a chosen stage-two run (valid, and the test set once if `test`: for a model that ships), calibrate it on valid and save it as `out/name.pt`."
     import torch
     from minivit.calibration import calibrate_checkpoint
     from minivit.data import get_datasets
@@ -94,12 +94,12 @@ def finish_final(row: TrialResult, experiment, name: str, selection: str, out='e
     model = model_from_checkpoint(best)
     loader = lambda split: torch.utils.data.DataLoader(ds[split], batch_size=512)
     history = json.loads((run / 'history.json').read_text())
-    metrics = {'valid': evaluate(model, loader('valid')), 'test': evaluate(model, loader('test')),
+    metrics = {'valid': evaluate(model, loader('valid')), **({'test': evaluate(model, loader('test'))} if test else {}),
                'best_epoch': best['epoch'], 'epochs_run': len(history), 'train_seconds': history[-1]['seconds'],
                'data': source, 'digits': {split: len(d) for split, d in ds.items()}}
     path = save_model(model, Path(out) / f'{name}.pt', name=name, grid_key=row.key, trial_id=row.trial_id,
                       metrics=metrics, history=history, train_config=row.train_config, selection=selection)
-    calibrate_checkpoint(path, ds['valid'], test=ds['test'])   # the temperature from valid; the test's errors recorded beside
+    calibrate_checkpoint(path, ds['valid'], test=ds['test'] if test else None)   # the temperature from valid; the test's errors beside
     return path
 
 # %% ../nbs/06f_finals.ipynb #230203f4
@@ -195,7 +195,8 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
     models = Path(models or out / name / 'final')
     for n in ('fast', 'large'):
         r = chosen[n]
-        path = finish_final(r, experiment[r.key], n, final_selection_note(n, r, chosen['margin'], changes), models, source)
+        path = finish_final(r, experiment[r.key], n, final_selection_note(n, r, chosen['margin'], changes), models, source,
+                            test=ship)                                  # the test digits: read for a shipped model only
         print(f"{n}: {r.key} kept epoch {kept_epoch(r)['epoch'] + 1}, valid acc {kept_epoch(r)['valid_acc']:.4f}, "
               f"latency {r.latency_ms:.2f} ms -> {path}")
         if ship:

@@ -35,6 +35,7 @@ def test_stage_two_trains_chooses_and_finishes(tmp_path, monkeypatch, capsys):
         ckpt = load_checkpoint(tmp_path / 'models' / f'{name}.pt')
         assert ckpt['trial_id'] == chosen[name].trial_id and ckpt['grid_key'] == chosen[name].key
         assert ckpt['metrics']['digits'] == {'train': 8000, 'valid': 1000, 'test': 1000}
+        assert 'test' not in ckpt['metrics']                 # not shipped: the test digits are not read
         assert ckpt['temperature'] > 0 and ckpt['selection'].endswith('chosen on validation digits only')
         assert ckpt['train_config']['epochs'] == 2
     capsys.readouterr()
