@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['FINAL_RECIPE', 'FULL_DATA', 'finalist_rows', 'finals_settings', 'kept_epoch', 'run_finished', 'choose_final',
            'unfinished_runs', 'newest_checkpoint', 'finish_final', 'final_selection_note', 'shipping_point',
-           'shipping_points', 'shipping_settings', 'better_run', 'shipping_candidates', 'run_finals',
+           'shipping_points', 'shipping_settings', 'better_run', 'shipping_candidates', 'run_finals', 'chosen_run',
            'chosen_checkpoint']
 
 # %% ../nbs/06f_finals.ipynb #d69528b6
@@ -205,12 +205,16 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
     return chosen
 
 # %% ../nbs/06f_finals.ipynb #f6a02
-def chosen_checkpoint(experiment, name: str = 'large', patience: int = FINAL_RECIPE.patience) -> Path:
-    "The kept weights (`best.pt`) of stage two's choice `name` in the experiment folder; refused until every finalist has finished."
+def chosen_run(experiment, name: str = 'large', patience: int = FINAL_RECIPE.patience) -> TrialResult:
+    "Stage two's choice `name` ('fast' or 'large') among the runs in the experiment folder; refused until every finalist has finished."
     from minivit.search_results import experiment_rows
     if not (Path(experiment) / 'search.json').is_file(): raise FileNotFoundError(f"no stage-two experiment in {experiment}")
     rows, grid = experiment_rows(experiment), json.loads((Path(experiment) / 'search.json').read_text())['grid']
     unfinished = unfinished_runs(rows, patience, grid)
     if unfinished: raise ValueError(f"{len(unfinished)} of {len(grid)} finalists have not finished (e.g. {unfinished[0]}): "
                                     f"nothing is chosen yet")
-    return newest_checkpoint(Path(experiment) / choose_final(rows, patience)[name].folder) / 'best.pt'
+    return choose_final(rows, patience)[name]
+
+def chosen_checkpoint(experiment, name: str = 'large', patience: int = FINAL_RECIPE.patience) -> Path:
+    "The kept weights (`best.pt`) of stage two's choice `name` in the experiment folder (`chosen_run`)."
+    return newest_checkpoint(Path(experiment) / chosen_run(experiment, name, patience).folder) / 'best.pt'

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['RECIPE_CHANGES', 'recipe_settings', 'run_recipe_study', 'distillation_change', 'kept_correct', 'paired_test',
-           'paired_tests', 'recipe_table', 'adopted_changes']
+           'paired_tests', 'recipe_table', 'adopted_changes', 'carry_over_change']
 
 # %% ../nbs/06g_recipe.ipynb #r003
 from pathlib import Path
@@ -137,3 +137,10 @@ def adopted_changes(table: pd.DataFrame, changes: dict) -> dict:
         if clash: raise ValueError(f"changes that help disagree on {', '.join(clash)}: study them together")
         adopted.update(changes[name])
     return adopted
+
+# %% ../nbs/06g_recipe.ipynb #r015f
+def carry_over_change(adopted: dict, changes: dict = RECIPE_CHANGES) -> dict:
+    "The one change of a study on the Large: every adopted change at once (`adopted_changes`), named after the `changes` it is made of."
+    if not adopted: raise ValueError("the recipe study adopted no change: there is nothing to carry over to the Large")
+    names = [n for n, c in changes.items() if c.items() <= adopted.items()]
+    return {' + '.join(names) or 'the adopted recipe': adopted}

@@ -16,8 +16,9 @@ import pandas as pd
 from fastcore.script import call_parse
 
 from .data import get_datasets
-from .finals import chosen_checkpoint, run_finals, run_finished
-from .recipe import RECIPE_CHANGES, adopted_changes, distillation_change, paired_tests, recipe_table, run_recipe_study
+from .finals import chosen_checkpoint, chosen_run, run_finals, run_finished
+from .recipe import (RECIPE_CHANGES, adopted_changes, carry_over_change, distillation_change, paired_tests,
+                            recipe_table, run_recipe_study)
 from .search_results import experiment_rows
 from .grid import MARGIN, default_grid_path, load_param_grid, select_models, selection_note
 from .search import default_runs_dir, run_search, search_settings, train_final
@@ -81,10 +82,10 @@ def print_recipe_table(rows, finals, changes=None, study=None, source: str = 'to
     with pd.option_context('display.width', 140, 'display.max_columns', None): print(table)
 
 # %% ../nbs/06d_search_cli.ipynb #c006e
-def adopted_recipe(out, source: str = 'torchvision') -> dict:
-    "The recipe changes adopted by the studies in the experiments folder `out` (`recipe`, and `recipe-distill` if it ran)."
+def adopted_recipe(out, studies=('recipe', 'recipe-distill'), source: str = 'torchvision') -> dict:
+    "The recipe changes adopted by the `studies` in the experiments folder `out` (`recipe` must have run; the others if they ran)."
     tables, changes = [], {}
-    for name in ('recipe', 'recipe-distill'):
+    for name in studies:
         study = Path(out) / name
         if not study.is_dir():
             if name == 'recipe': raise FileNotFoundError(f"no recipe study in {study}: run minivit_grid --recipe first")
@@ -124,6 +125,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
              finals: bool = False,             # stage two: retrain stage one's finalists on the full data, then choose
              recipe: bool = False,             # study the recipe on stage one's quickest finalist, one change at a time
              teacher: str = None,              # with --recipe: distil this checkpoint instead ('large': stage two's chosen Large)
+             on: str = None,                   # with --recipe: 'large' tries the adopted changes on stage two's chosen Large
              stage_one: str = None,            # with --finals or --recipe: stage one's results (default: OUT/grid/results.jsonl)
              data_root: str = None,            # the folder that holds MNIST/ (default: $MINIVIT_DATA, else ~/.cache/minivit)
              ship: bool = False,               # with --finals: export the chosen two as the package's models
@@ -137,6 +139,9 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
         if finals and recipe: raise ValueError("--finals and --recipe are two experiments: run one at a time")
         if cpus is not None and cpus < 1: raise ValueError(f"--cpus must be at least 1, got {cpus}")
         if teacher and not recipe: raise ValueError("--teacher goes with --recipe")
+        if on and not recipe: raise ValueError("--on goes with --recipe")
+        if on not in (None, 'large'): raise ValueError(f"--on takes 'large' (stage two's chosen Large), got {on!r}")
+        if on and teacher: raise ValueError("--on large and --teacher are two studies: run one at a time")
         if ship and not finals: raise ValueError("--ship goes with --finals")
         if adopt and not finals: raise ValueError("--adopt goes with --finals")
         if stage_one and not (finals or recipe): raise ValueError("--stage_one goes with --finals or --recipe")
@@ -149,7 +154,8 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
         if recipe:
             if teacher == 'large': teacher = chosen_checkpoint(out / 'finals')
             extra = {'changes': distillation_change(teacher)} if teacher else {}
-            name = name or ('recipe-distill' if teacher else 'recipe')
+            if on: extra = {'changes': carry_over_change(adopted_recipe(out, ('recipe',))), 'arch': chosen_run(out / 'finals').params}
+            name = name or ('recipe-distill' if teacher else 'recipe-large' if on else 'recipe')
             rows = run_recipe_study(stage_one, out, name, results=results, address=address,
                                     cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                                     tracking='disabled' if no_tracking else None, num_cpus=cpus, **extra)
@@ -161,7 +167,7 @@ def grid_cli(grid: str = None,                 # JSON parameter grid (default: t
             run_finals(stage_one, out, name or 'finals', results,
                        address, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                        tracking='disabled' if no_tracking else None, models=models, ship=ship, num_cpus=cpus,
-                       changes=changes, studies=[out / 'recipe', out / 'recipe-distill'] if adopt else ())
+                       changes=changes, studies=[out / n for n in ('recipe', 'recipe-distill', 'recipe-large')] if adopt else ())
             return
         if quick and final_epochs: raise ValueError("--quick chooses no models to train: drop --final_epochs")
         grid_path = Path(grid) if grid else default_grid_path()
