@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['FINAL_RECIPE', 'FULL_DATA', 'finalist_rows', 'finals_settings', 'kept_epoch', 'run_finished', 'choose_final',
-           'unfinished_runs', 'newest_checkpoint', 'finish_final', 'final_selection_note', 'shipping_point',
+           'unfinished_runs', 'newest_checkpoint', 'portable', 'finish_final', 'final_selection_note', 'shipping_point',
            'shipping_points', 'shipping_settings', 'better_run', 'shipping_candidates', 'run_finals', 'chosen_run',
            'chosen_checkpoint']
 
@@ -80,6 +80,11 @@ def newest_checkpoint(trial_folder) -> Path:
     if not kept: raise FileNotFoundError(f"no complete checkpoint in {trial_folder}")
     return kept[-1]
 
+def portable(params: dict, runs) -> dict:
+    "`params` with a teacher's checkpoint path made relative to the experiments folder `runs`: what a shipped card can carry to another machine."
+    teacher = params.get('teacher')
+    return {**params, 'teacher': os.path.relpath(teacher, runs)} if teacher else dict(params)
+
 def finish_final(row: TrialResult, experiment, name: str, selection: str, out='experiments',
                  source: str = 'torchvision', root=None, test: bool = True) -> Path:
     "Evaluate a chosen stage-two run (valid, and the test set once if `test`: for a model that ships), calibrate it on valid and save it as `out/name.pt`."
@@ -97,8 +102,11 @@ def finish_final(row: TrialResult, experiment, name: str, selection: str, out='e
     metrics = {'valid': evaluate(model, loader('valid')), **({'test': evaluate(model, loader('test'))} if test else {}),
                'best_epoch': best['epoch'], 'epochs_run': len(history), 'train_seconds': history[-1]['seconds'],
                'data': source, 'digits': {split: len(d) for split, d in ds.items()}}
-    path = save_model(model, Path(out) / f'{name}.pt', name=name, grid_key=row.key, trial_id=row.trial_id,
-                      metrics=metrics, history=history, train_config=row.train_config, selection=selection)
+    runs = Path(experiment).resolve().parent                            # the experiments folder
+    key = config_key(portable(row.params, runs)) if 'teacher' in row.params else row.key
+    path = save_model(model, Path(out) / f'{name}.pt', name=name, grid_key=key, trial_id=row.trial_id,
+                      metrics=metrics, history=history, train_config=portable(row.train_config, runs),
+                      selection=selection)
     calibrate_checkpoint(path, ds['valid'], test=ds['test'] if test else None)   # the temperature from valid; the test's errors beside
     return path
 
@@ -195,7 +203,7 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
     models = Path(models or out / name / 'final')
     for n in ('fast', 'large'):
         r = chosen[n]
-        path = finish_final(r, experiment[r.key], n, final_selection_note(n, r, chosen['margin'], changes), models, source,
+        path = finish_final(r, experiment[r.key], n, final_selection_note(n, r, chosen['margin'], changes and portable(changes, out)), models, source,
                             test=ship)                                  # the test digits: read for a shipped model only
         print(f"{n}: {r.key} kept epoch {kept_epoch(r)['epoch'] + 1}, valid acc {kept_epoch(r)['valid_acc']:.4f}, "
               f"latency {r.latency_ms:.2f} ms -> {path}")
