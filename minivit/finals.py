@@ -203,8 +203,8 @@ def run_finals(stage_one,                       # stage one's results file (e.g.
     models = Path(models or out / name / 'final')
     for n in ('fast', 'large'):
         r = chosen[n]
-        path = finish_final(r, experiment[r.key], n, final_selection_note(n, r, chosen['margin'], changes and portable(changes, out)), models, source,
-                            test=ship)                                  # the test digits: read for a shipped model only
+        note = final_selection_note(n, r, chosen['margin'], changes and portable(changes, out))
+        path = finish_final(r, experiment[r.key], n, note, models, source, test=ship)   # test digits: a shipped model's only
         print(f"{n}: {r.key} kept epoch {kept_epoch(r)['epoch'] + 1}, valid acc {kept_epoch(r)['valid_acc']:.4f}, "
               f"latency {r.latency_ms:.2f} ms -> {path}")
         if ship:
